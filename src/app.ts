@@ -1,0 +1,206 @@
+/**
+ * Builds a gateway: the data-plane and ops Fastify instances around one pipeline, the route
+ * store and its watcher, pools, metrics. No listen() and no process handling here: that is
+ * main.ts, so tests can run many gateways in one process.
+ */
+import { createServer, type Server } from 'node:http'
+import { BlockList, isIP, type Socket } from 'node:net'
+import Fastify, { type FastifyInstance } from 'fastify'
+import type { GatewayConfig } from './config/load.ts'
+import { KEEP_ALIVE_TIMEOUT_MS } from './config/schema.ts'
+import { ConfigError, LOCAL_REPLIES, problemBody, formatIssue, type LocalReplyCode } from './errors.ts'
+import type { GatewayState, PipelineDeps } from './pipeline/deps.ts'
+import { createPipeline } from './pipeline/index.ts'
+import { createOpsServer } from './ops/server.ts'
+import { effectiveTargets } from './routing/select.ts'
+import { RouteStore, type ReloadResult } from './routing/store.ts'
+import { RoutesWatcher } from './routing/watch.ts'
+import { InProcessWeights, type WeightSource } from './routing/weights.ts'
+import { createLogger, flushLogger, type Logger } from './telemetry/logger.ts'
+import { Metrics } from './telemetry/metrics.ts'
+import { HttpUpstreams } from './upstream/http.ts'
+
+export interface GatewayOptions {
+  readonly logger?: Logger
+  readonly env?: NodeJS.ProcessEnv
+  /** Watch the routes folder (default true). */
+  readonly watch?: boolean
+  readonly watchPollMs?: number
+  readonly weights?: WeightSource
+  /** Process metrics (default true); tests running many gateways turn them off. */
+  readonly defaultMetrics?: boolean
+}
+
+export interface Gateway {
+  readonly config: GatewayConfig
+  readonly data: FastifyInstance
+  readonly ops: FastifyInstance
+  readonly deps: PipelineDeps
+  reload (reason: string): Promise<ReloadResult>
+  /** Binds both ports (port 0 in tests); returns the bound addresses. */
+  listen (): Promise<{ data: number, ops: number }>
+  /** Spec §8: ready → 503 now, stop accepting after drainDelay, finish in-flight, close. */
+  shutdown (): Promise<void>
+  /** Immediate close, for tests. */
+  close (): Promise<void>
+}
+
+/** Builds the predicate "is this peer a trusted proxy?" from `trustedProxies`. */
+export function trustPredicate (trusted: number | readonly string[]): (address: string) => boolean {
+  if (typeof trusted === 'number') return trusted > 0 ? () => true : () => false
+  const list = new BlockList()
+  for (const entry of trusted) {
+    const [addr, bits] = entry.split('/')
+    const family = isIP(addr!) === 6 ? 'ipv6' : 'ipv4'
+    if (bits === undefined) list.addAddress(addr!, family)
+    else list.addSubnet(addr!, Number(bits), family)
+  }
+  return (address) => address !== '' && list.check(address, isIP(address) === 6 ? 'ipv6' : 'ipv4')
+}
+
+const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS', 'TRACE']
+
+export async function createGateway (config: GatewayConfig, opts: GatewayOptions = {}): Promise<Gateway> {
+  const logger = opts.logger ?? createLogger(config.telemetry.logLevel, config.telemetry.serviceName)
+  const state: GatewayState = { draining: false, inflight: 0, onIdle: null }
+  const weights = opts.weights ?? new InProcessWeights()
+  const upstreams = new HttpUpstreams()
+  const storeRef: { current: RouteStore | undefined } = { current: undefined }
+  const metrics = new Metrics({
+    inflight: () => state.inflight,
+    routeWeights: function * () {
+      for (const r of storeRef.current?.current?.routes ?? []) {
+        const { targets } = effectiveTargets(r, weights)
+        for (let i = 0; i < targets.backends.length; i++) yield { route: r.name, backend: targets.backends[i]!.name, weight: targets.weights[i]! }
+      }
+    }
+  }, { defaultMetrics: opts.defaultMetrics })
+
+  const store = new RouteStore({
+    dir: config.routesDir,
+    displayBase: process.cwd(),
+    defaults: config.defaults,
+    env: opts.env,
+    onSwap: (next, prev) => {
+      const closed = upstreams.retain(next)
+      if (prev !== undefined) logger.info({ version: next.version, routes: next.routes.length, backends: next.backends.size, poolsClosed: closed }, 'route table reloaded')
+    },
+    onResult: (r, reason) => {
+      metrics.configReloads.inc({ result: r.ok ? 'success' : 'failure' })
+      if (!r.ok) logger.error({ reason, errors: r.issues.map(formatIssue) }, 'route table refused; the previous table keeps serving')
+    }
+  })
+
+  storeRef.current = store
+  const first = await store.reload('startup')
+  if (!first.ok) throw new ConfigError([...first.issues])
+
+  const deps: PipelineDeps = { config, store, weights, upstreams, metrics, logger, state, trustedPeer: trustPredicate(config.trustedProxies) }
+  const handle = createPipeline(deps)
+
+  let watcher: RoutesWatcher | undefined
+  const reload = async (reason: string): Promise<ReloadResult> => {
+    const r = await store.reload(reason)
+    watcher?.markLoaded()
+    return r
+  }
+  if (opts.watch !== false) watcher = new RoutesWatcher(config.routesDir, () => { reload('watch').catch(() => {}) }, { pollMs: opts.watchPollMs })
+
+  let server: Server | undefined
+  const data = Fastify({
+    logger: false,
+    serverFactory: (handler) => {
+      server = createServer({
+        maxHeaderSize: config.limits.headerBytes,
+        headersTimeout: config.limits.headersTimeout,
+        requestTimeout: config.limits.requestTimeout,
+        keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
+        // Parse strictly: CL+TE, duplicate Content-Length and bad chunking are 400s (spec §4).
+        insecureHTTPParser: false
+      }, handler)
+      return server
+    },
+    return503OnClosing: false,
+    forceCloseConnections: false,
+    keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
+    requestTimeout: config.limits.requestTimeout,
+    routerOptions: { maxParamLength: 1 << 16 },
+    clientErrorHandler: (err: NodeJS.ErrnoException, socket: Socket) => {
+      const code: LocalReplyCode = err.code === 'HPE_HEADER_OVERFLOW'
+        ? 'request_headers_too_large'
+        : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 'request_timeout' : 'bad_request'
+      if (err.code !== 'ECONNRESET' && socket.writable) {
+        const body = problemBody(code, '', '', err.code === undefined ? undefined : `parser error ${err.code}`)
+        const status = LOCAL_REPLIES[code].status
+        socket.end(`HTTP/1.1 ${status} ${LOCAL_REPLIES[code].title}\r\ncontent-type: application/problem+json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`)
+        metrics.localReply(code)
+        logger.info({ msg: 'access', status, code, peer: socket.remoteAddress, detail: err.code }, 'access')
+      }
+      socket.destroySoon()
+    },
+    frameworkErrors: (err, req, reply) => {
+      reply.hijack()
+      handleRaw(req.raw, reply.raw, err)
+    }
+  })
+  // Bodies stream through untouched: no parser consumes them.
+  data.removeAllContentTypeParsers()
+  data.addContentTypeParser('*', (_req, _payload, done) => { done(null) })
+  const route = (request: { raw: import('node:http').IncomingMessage }, reply: { hijack: () => void, raw: import('node:http').ServerResponse }): void => {
+    reply.hijack()
+    handle(request.raw, reply.raw)
+  }
+  data.route({ method: METHODS, url: '/*', handler: route })
+  data.setNotFoundHandler(route)
+  function handleRaw (req: import('node:http').IncomingMessage, res: import('node:http').ServerResponse, _err: Error): void {
+    // Fastify refused the URL itself (for example bad percent-encoding): same reply as ours.
+    handle(req, res)
+  }
+
+  const ops = createOpsServer(deps, { reload })
+
+  const closeAll = async (): Promise<void> => {
+    watcher?.close()
+    await Promise.allSettled([data.close(), ops.close()])
+    await upstreams.close()
+    await weights.close()
+    flushLogger(logger)
+  }
+
+  return {
+    config,
+    data,
+    ops,
+    deps,
+    reload,
+    async listen () {
+      await data.listen({ host: config.listen.host, port: config.listen.port })
+      await ops.listen({ host: config.ops.host, port: config.ops.port })
+      const port = (f: FastifyInstance): number => (f.server.address() as { port: number }).port
+      logger.info({ data: port(data), ops: port(ops), routes: store.current?.routes.length }, 'figway listening')
+      return { data: port(data), ops: port(ops) }
+    },
+    async shutdown () {
+      state.draining = true
+      logger.info({ drainDelayMs: config.shutdown.drainDelay, inflight: state.inflight }, 'draining: readiness is now 503')
+      await sleep(config.shutdown.drainDelay)
+      const srv = server ?? data.server
+      srv.close()
+      srv.closeIdleConnections()
+      if (state.inflight > 0) {
+        await new Promise<void>((resolve) => {
+          const t = setTimeout(() => { logger.warn({ inflight: state.inflight }, 'shutdown timeout: closing remaining connections'); resolve() }, config.shutdown.timeout)
+          state.onIdle = () => { clearTimeout(t); resolve() }
+        })
+      }
+      srv.closeAllConnections()
+      logger.info('drained; closing')
+      await closeAll()
+    },
+    close: closeAll
+  }
+}
+
+async function sleep (ms: number): Promise<void> {
+  await new Promise((resolve) => setTimeout(resolve, ms))
+}

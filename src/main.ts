@@ -1,0 +1,31 @@
+/**
+ * `figway serve`: the only place that reads process.env, handles signals and listens.
+ * SIGTERM/SIGINT drain and exit 0 (spec §8); SIGHUP reloads the routes (spec §7).
+ */
+import { createGateway } from './app.ts'
+import { loadGatewayConfig } from './config/load.ts'
+import { createLogger, flushLogger } from './telemetry/logger.ts'
+
+export async function serve (configFile: string): Promise<void> {
+  const config = loadGatewayConfig(configFile, process.env)
+  const logger = createLogger(config.telemetry.logLevel, config.telemetry.serviceName)
+  const gw = await createGateway(config, { logger, env: process.env })
+  await gw.listen()
+  let stopping = false
+  const stop = (signal: string): void => {
+    if (stopping) return
+    stopping = true
+    logger.info({ signal }, 'shutdown requested')
+    gw.shutdown().then(() => {
+      flushLogger(logger)
+      process.exit(0)
+    }, (err: unknown) => {
+      logger.error({ err }, 'shutdown failed')
+      flushLogger(logger)
+      process.exit(1)
+    })
+  }
+  process.on('SIGTERM', () => stop('SIGTERM'))
+  process.on('SIGINT', () => stop('SIGINT'))
+  process.on('SIGHUP', () => { gw.reload('SIGHUP').catch(() => {}) })
+}

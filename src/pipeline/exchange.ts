@@ -1,0 +1,49 @@
+/**
+ * One request's state as it moves through the pipeline. A class with every field set in the
+ * constructor, so every exchange has the same shape (monomorphic property access).
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { Backend, Route, RouteTable } from '../routing/table.ts'
+
+export class Exchange {
+  readonly req: IncomingMessage
+  readonly res: ServerResponse
+  readonly start: number
+  reqId: string
+  traceId: string
+  method: string
+  /** Normalised path (what matching saw and the backend receives before rewrites). */
+  path: string
+  /** The query string with its `?`, or ''. */
+  query: string
+  table: RouteTable | undefined
+  route: Route | undefined
+  backend: Backend | undefined
+  upstreamPath: string
+  status: number
+  /** Local reply code or upstream outcome for the access log; '' on a plain proxied response. */
+  code: string
+  attempts: number
+  fallback: string
+  done: boolean
+
+  constructor (req: IncomingMessage, res: ServerResponse, start: number) {
+    this.req = req
+    this.res = res
+    this.start = start
+    this.reqId = ''
+    this.traceId = ''
+    this.method = req.method ?? 'GET'
+    this.path = ''
+    this.query = ''
+    this.table = undefined
+    this.route = undefined
+    this.backend = undefined
+    this.upstreamPath = ''
+    this.status = 0
+    this.code = ''
+    this.attempts = 0
+    this.fallback = ''
+    this.done = false
+  }
+}

@@ -1,0 +1,36 @@
+/**
+ * The request pipeline, in order (see docs/pipeline.md and the architecture guide):
+ *
+ *   accept   request id, trace id, reserved /__figway/* paths
+ *   match    path normalisation, route lookup on the current table   → 404 route_not_found
+ *   choose   override header, runtime weights, sticky bucket          → backend + upstream path
+ *   shape    hop-by-hop strip, X-Forwarded-*, Host
+ *   forward  pooled undici dispatch, streaming both ways, per-try and whole deadlines
+ *   record   metrics, access log (exactly once, from whichever stage ended the request)
+ *
+ * Each stage either continues or ends the request with a local reply carrying a code.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import { accept } from './accept.ts'
+import { choose } from './choose.ts'
+import type { PipelineDeps } from './deps.ts'
+import { Exchange } from './exchange.ts'
+import { forwardHttp } from './forward.ts'
+import { match } from './match.ts'
+import { peerAddress, upstreamHeaders } from './shape.ts'
+
+export type RequestHandler = (req: IncomingMessage, res: ServerResponse) => void
+
+export function createPipeline (deps: PipelineDeps): RequestHandler {
+  return function handle (req, res) {
+    deps.state.inflight++
+    const ex = new Exchange(req, res, performance.now())
+    if (!accept(deps, ex)) return
+    const segs = match(deps, ex)
+    if (segs === null) return
+    if (!choose(deps, ex, segs)) return
+    const backend = ex.backend!
+    const headers = upstreamHeaders(req, backend, deps.trustedPeer(peerAddress(req)), ex.reqId)
+    forwardHttp(deps, ex, headers, ex.route!.policyFor.get(backend.name)!)
+  }
+}

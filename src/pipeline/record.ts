@@ -1,0 +1,32 @@
+/**
+ * Stage `record`: the last thing each request does, exactly once: metrics, access log line,
+ * in-flight accounting.
+ */
+import type { PipelineDeps } from './deps.ts'
+import type { Exchange } from './exchange.ts'
+
+export function record (deps: PipelineDeps, ex: Exchange): void {
+  if (ex.done) return
+  ex.done = true
+  const seconds = (performance.now() - ex.start) / 1000
+  const route = ex.route?.name ?? ''
+  const backend = ex.backend?.name ?? ''
+  deps.metrics.request(route, backend, ex.method, ex.status, seconds)
+  deps.logger.info({
+    msg: 'access',
+    reqId: ex.reqId,
+    traceId: ex.traceId,
+    method: ex.method,
+    path: ex.path === '' ? ex.req.url : ex.path,
+    route,
+    backend,
+    status: ex.status,
+    durationMs: Math.round(seconds * 1e6) / 1e3,
+    attempts: ex.attempts,
+    fallback: ex.fallback,
+    code: ex.code
+  })
+  const state = deps.state
+  state.inflight--
+  if (state.inflight === 0 && state.onIdle !== null) state.onIdle()
+}

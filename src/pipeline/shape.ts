@@ -1,0 +1,86 @@
+/**
+ * Stage `shape`: the headers the backend receives (spec §4). Hop-by-hop headers (RFC 9110
+ * §7.6.1: Connection and the headers it names, Keep-Alive, TE, Trailer, Transfer-Encoding,
+ * Upgrade, and Proxy-*) are dropped; X-Forwarded-For gets the peer appended, keeping earlier
+ * entries only when the peer is a trusted proxy; X-Forwarded-Proto/Host are set; Host is the
+ * backend's unless `preserveHost`. Built as undici's flat [name, value, ...] array from
+ * rawHeaders, which keeps duplicates and the client's casing.
+ */
+import type { IncomingMessage } from 'node:http'
+import type { Backend } from '../routing/table.ts'
+
+/** Dropped on the way in; the forwarding headers are rebuilt below. */
+const DROP_REQUEST = new Set([
+  'connection', 'keep-alive', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'host',
+  // undici refuses `expect`; Node's server has already answered 100-continue.
+  'expect',
+  'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host',
+  'x-figway-backend'
+])
+
+/** Dropped on the way out. */
+const DROP_RESPONSE = new Set(['connection', 'keep-alive', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'proxy-authenticate', 'proxy-connection'])
+
+/** Header names listed in a Connection header, other than the usual close/keep-alive. */
+export function connectionTokens (value: string | string[] | undefined): Set<string> | null {
+  if (value === undefined) return null
+  const v = (typeof value === 'string' ? value : value.join(',')).toLowerCase()
+  let set: Set<string> | null = null
+  for (const t of v.split(',')) {
+    const token = t.trim()
+    if (token === '' || token === 'close' || token === 'keep-alive') continue
+    ;(set ??= new Set()).add(token)
+  }
+  return set
+}
+
+export function peerAddress (req: IncomingMessage): string {
+  const a = req.socket.remoteAddress ?? ''
+  return a.startsWith('::ffff:') ? a.slice(7) : a
+}
+
+export function upstreamHeaders (req: IncomingMessage, backend: Backend, trusted: boolean, reqId: string): string[] {
+  const raw = req.rawHeaders
+  const nominated = connectionTokens(req.headers.connection)
+  const out: string[] = []
+  let xff = ''
+  let xfp = ''
+  let xfh = ''
+  let hasReqId = false
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!
+    const lower = name.toLowerCase()
+    if (DROP_REQUEST.has(lower)) {
+      if (trusted) {
+        if (lower === 'x-forwarded-for') xff = xff === '' ? raw[i + 1]! : xff + ', ' + raw[i + 1]!
+        else if (lower === 'x-forwarded-proto') xfp = raw[i + 1]!
+        else if (lower === 'x-forwarded-host') xfh = raw[i + 1]!
+      }
+      continue
+    }
+    if (lower.startsWith('proxy-')) continue
+    if (nominated !== null && nominated.has(lower)) continue
+    if (lower === 'x-request-id') hasReqId = true
+    out.push(name, raw[i + 1]!)
+  }
+  const peer = peerAddress(req)
+  const host = req.headers.host ?? ''
+  out.push('host', backend.preserveHost && host !== '' ? host : backend.hostHeader)
+  out.push('x-forwarded-for', xff === '' ? peer : xff + ', ' + peer)
+  out.push('x-forwarded-proto', xfp !== '' ? xfp : ((req.socket as { encrypted?: boolean }).encrypted === true ? 'https' : 'http'))
+  if (xfh !== '' || host !== '') out.push('x-forwarded-host', xfh !== '' ? xfh : host)
+  if (!hasReqId) out.push('x-request-id', reqId)
+  return out
+}
+
+/** Copies a backend's response headers for the client, without hop-by-hop ones. */
+export function downstreamHeaders (headers: Record<string, string | string[] | undefined>): Record<string, string | string[]> {
+  const nominated = connectionTokens(headers.connection)
+  const out: Record<string, string | string[]> = {}
+  for (const name in headers) {
+    const v = headers[name]
+    if (v === undefined || DROP_RESPONSE.has(name) || (nominated !== null && nominated.has(name))) continue
+    out[name] = v
+  }
+  return out
+}

@@ -1,0 +1,48 @@
+/**
+ * What the gateway would do with a request, without sending it (spec §6 /admin/explain and
+ * the CLI's `explain`): matched route, candidates and weights, sticky bucket, chosen backend,
+ * rewritten path.
+ */
+import type { IncomingHttpHeaders } from 'node:http'
+import { normalizePath, splitTarget } from './normalize.ts'
+import { pathSegments } from './pattern.ts'
+import { chooseBackend, effectiveTargets, matchRoute, stickyKey, upstreamPath } from './select.ts'
+import { stickyBucket } from './split.ts'
+import type { RouteTable } from './table.ts'
+import type { WeightSource } from './weights.ts'
+
+export interface ExplainRequest {
+  method: string
+  path: string
+  headers: IncomingHttpHeaders
+}
+
+export function explain (table: RouteTable, weights: WeightSource | undefined, r: ExplainRequest): Record<string, unknown> {
+  const { path: rawPath, query } = splitTarget(r.path)
+  const path = normalizePath(rawPath)
+  const method = r.method.toUpperCase()
+  if (path === undefined) return { method, path: r.path, result: 'bad_request_path', status: 400 }
+  const segs = pathSegments(path)
+  const route = matchRoute(table, method, r.headers, segs)
+  const candidates = table.matcher.candidates(segs).map((c) => ({ route: c.name, file: c.file, line: c.line, pattern: c.pattern.source, methods: c.methods === null ? null : [...c.methods], host: c.host }))
+  if (route === undefined) return { method, path, normalizedFrom: rawPath !== path ? rawPath : undefined, result: 'route_not_found', status: 404, candidates }
+  const { targets, from } = effectiveTargets(route, weights)
+  const key = stickyKey(route, r.headers)
+  // With a sticky key the choice is deterministic; without one it is random, so say so.
+  const choice = chooseBackend(route, r.headers, weights)
+  const backend = choice?.backend
+  return {
+    method,
+    path,
+    normalizedFrom: rawPath !== path ? rawPath : undefined,
+    result: backend === undefined ? 'no_backend' : 'routed',
+    route: { name: route.name, file: route.file, line: route.line, pattern: route.pattern.source, priority: route.priority ?? null },
+    candidates,
+    weights: { from, backends: targets.backends.map((b, i) => ({ backend: b.name, weight: targets.weights[i], buckets: [i === 0 ? 0 : targets.ends[i - 1], targets.ends[i]] })) },
+    sticky: route.sticky === null ? null : { ...route.sticky, key: key ?? null, bucket: key === undefined ? null : stickyBucket(route.seed, key) },
+    chosen: backend === undefined
+      ? null
+      : { backend: backend.name, how: choice!.overridden ? 'override-header' : targets.backends.length === 1 ? 'single' : key !== undefined ? 'sticky' : 'random', url: backend.origin + upstreamPath(route, backend, path, segs) + query },
+    fallback: route.fallback?.name ?? null
+  }
+}

@@ -1,0 +1,69 @@
+/**
+ * Watches the routes folder and asks for a reload when its content changes (spec §7).
+ * fs.watch on the folder sees edits, new files and Kubernetes ConfigMap updates (the
+ * kubelet swaps the `..data` symlink with a rename inside the folder). Because fs.watch can
+ * miss events on some filesystems, a slow poll compares a content signature as well. Events
+ * are debounced, and a reload happens only when the signature really changed.
+ */
+import { createHash } from 'node:crypto'
+import { watch, readFileSync, type FSWatcher } from 'node:fs'
+import { join } from 'node:path'
+import { listRouteFiles } from '../config/load.ts'
+
+export const WATCH_DEBOUNCE_MS = 200
+export const WATCH_POLL_MS = 5_000
+
+export function folderSignature (dir: string): string {
+  const h = createHash('sha1')
+  try {
+    for (const f of listRouteFiles(dir)) {
+      h.update(f).update('\u0000')
+      try { h.update(readFileSync(join(dir, f))) } catch { h.update('<unreadable>') }
+      h.update('\u0000')
+    }
+  } catch { h.update('<no folder>') }
+  return h.digest('hex')
+}
+
+export class RoutesWatcher {
+  #watcher: FSWatcher | undefined
+  #poll: NodeJS.Timeout | undefined
+  #debounce: NodeJS.Timeout | undefined
+  #signature: string
+  readonly #dir: string
+  readonly #onChange: () => void
+
+  constructor (dir: string, onChange: () => void, opts: { pollMs?: number } = {}) {
+    this.#dir = dir
+    this.#onChange = onChange
+    this.#signature = folderSignature(dir)
+    try {
+      this.#watcher = watch(dir, { persistent: false }, () => this.#schedule())
+      this.#watcher.on('error', () => { this.#watcher?.close(); this.#watcher = undefined })
+    } catch { /* the poll still works */ }
+    this.#poll = setInterval(() => this.#check(), opts.pollMs ?? WATCH_POLL_MS)
+    this.#poll.unref()
+  }
+
+  /** Records the signature of what was just loaded, so a reload from elsewhere is not repeated. */
+  markLoaded (): void { this.#signature = folderSignature(this.#dir) }
+
+  #schedule (): void {
+    if (this.#debounce !== undefined) clearTimeout(this.#debounce)
+    this.#debounce = setTimeout(() => { this.#debounce = undefined; this.#check() }, WATCH_DEBOUNCE_MS)
+    this.#debounce.unref()
+  }
+
+  #check (): void {
+    const sig = folderSignature(this.#dir)
+    if (sig === this.#signature) return
+    this.#signature = sig
+    this.#onChange()
+  }
+
+  close (): void {
+    this.#watcher?.close()
+    if (this.#poll !== undefined) clearInterval(this.#poll)
+    if (this.#debounce !== undefined) clearTimeout(this.#debounce)
+  }
+}
