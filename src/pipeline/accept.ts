@@ -29,6 +29,7 @@ export function accept (deps: PipelineDeps, ex: Exchange): boolean {
       const ready = isReady(deps)
       const body = ready ? '{"status":"ready"}' : '{"status":"not_ready"}'
       ex.status = ready ? 200 : 503
+      ex.code = 'health'
       ex.res.writeHead(ex.status, { 'content-type': 'application/json', 'content-length': body.length, 'cache-control': 'no-store', ...(deps.state.draining ? { connection: 'close' } : {}) })
       ex.res.end(ex.method === 'HEAD' ? undefined : body)
       record(deps, ex)

@@ -8,6 +8,13 @@ import type { Exchange } from './exchange.ts'
 export function record (deps: PipelineDeps, ex: Exchange): void {
   if (ex.done) return
   ex.done = true
+  const state = deps.state
+  if (ex.code === 'health') {
+    // The load balancer's health checks (/__figway/ready) stay out of request metrics and logs.
+    state.inflight--
+    if (state.inflight === 0 && state.onIdle !== null) state.onIdle()
+    return
+  }
   const seconds = (performance.now() - ex.start) / 1000
   const route = ex.route?.name ?? ''
   const backend = ex.backend?.name ?? ''
@@ -26,7 +33,6 @@ export function record (deps: PipelineDeps, ex: Exchange): void {
     fallback: ex.fallback,
     code: ex.code
   })
-  const state = deps.state
   state.inflight--
   if (state.inflight === 0 && state.onIdle !== null) state.onIdle()
 }

@@ -9,7 +9,7 @@ export type { Logger }
 export const REDACT = ['req.headers.authorization', 'req.headers.cookie', 'res.headers["set-cookie"]', 'headers.authorization', 'headers.cookie', 'headers["set-cookie"]']
 
 export function createLogger (level: string, name = 'figway', dest?: NodeJS.WritableStream): Logger {
-  const destination = dest ?? pino.destination({ dest: 1, sync: false, minLength: 4096 })
+  const destination = dest ?? pino.destination({ dest: 1, sync: false })
   return pino({
     name,
     level,
