@@ -18,8 +18,7 @@ export const LOCAL_REPLIES = {
   rate_limited: { status: 429, title: 'Too many requests' },
   shutting_down: { status: 503, title: 'Gateway is shutting down' },
   bad_transcode_request: { status: 400, title: 'Request cannot be transcoded' },
-  method_not_allowed: { status: 405, title: 'Method not allowed' },
-  not_implemented: { status: 501, title: 'Not implemented' }
+  method_not_allowed: { status: 405, title: 'Method not allowed' }
 } as const
 
 export type LocalReplyCode = keyof typeof LOCAL_REPLIES
