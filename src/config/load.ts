@@ -7,7 +7,7 @@ import { dirname, join, relative, resolve } from 'node:path'
 import type { z } from 'zod'
 import { ConfigError, type ConfigIssue } from '../errors.ts'
 import { BUILTIN_POLICY, mergePolicy, type Policy } from './policy.ts'
-import { gatewaySchema, routeFileSchema, type BackendFile, type GatewayFile, type RouteFile } from './schema.ts'
+import { backendSchema, gatewaySchema, nameSchema, routeSchema, type BackendFile, type GatewayFile, type RouteFile } from './schema.ts'
 import { loadYamlFile, type SourceDoc } from './yaml.ts'
 
 export interface GatewayConfig {
@@ -25,13 +25,20 @@ export interface GatewayConfig {
   readonly debugHeaders: boolean
 }
 
-/** Validates `doc` against `schema`, turning each zod issue into a located ConfigIssue. */
-export function validate<S extends z.ZodType> (schema: S, doc: SourceDoc, issues: ConfigIssue[]): z.output<S> | undefined {
-  const r = schema.safeParse(doc.value)
+/**
+ * Validates the value at `prefix` in `doc` against `schema`, turning each zod issue into a
+ * located ConfigIssue (an unknown key points at the key itself).
+ */
+export function validate<S extends z.ZodType> (schema: S, doc: SourceDoc, issues: ConfigIssue[], prefix: ReadonlyArray<PropertyKey> = [], value: unknown = doc.value): z.output<S> | undefined {
+  const r = schema.safeParse(value)
   if (r.success) return r.data
   for (const i of r.error.issues) {
-    const path = i.path as PropertyKey[]
-    issues.push({ file: doc.file, ...doc.locate(path), path: formatPath(path), message: issueMessage(i) })
+    const path = [...prefix, ...(i.path as PropertyKey[])]
+    if (i.code === 'unrecognized_keys') {
+      for (const k of i.keys) issues.push({ file: doc.file, ...doc.locate([...path, k]), path: formatPath([...path, k]), message: `unknown option "${k}"` })
+    } else {
+      issues.push({ file: doc.file, ...doc.locate(path), path: formatPath(path), message: issueMessage(i) })
+    }
   }
   return undefined
 }
@@ -74,10 +81,16 @@ export interface Located<T> {
   readonly col: number
   /** Position among all routes, in file-name order then order written. */
   readonly index: number
+  /** Where it sits in its file, e.g. ['routes', 2] or ['backends', 'monolith']. */
+  readonly path: ReadonlyArray<PropertyKey>
   readonly spec: T
 }
 
 export interface RouteSources {
+  /** Problems found so far; compileTable adds its own and throws if there are any. */
+  readonly issues: readonly ConfigIssue[]
+  /** Names of backends that exist but failed validation (not reported again as unknown). */
+  readonly brokenBackends: ReadonlySet<string>
   readonly dir: string
   readonly files: readonly string[]
   readonly backends: ReadonlyArray<Located<BackendFile> & { name: string }>
@@ -98,7 +111,7 @@ export function listRouteFiles (dir: string): string[] {
     .sort()
 }
 
-/** Reads and schema-checks every route file; throws ConfigError listing every issue. */
+/** Reads and schema-checks every route file; issues are returned for compileTable to report. */
 export function loadRouteSources (dir: string, displayBase: string, env: NodeJS.ProcessEnv = process.env): RouteSources {
   const issues: ConfigIssue[] = []
   let files: string[]
@@ -110,22 +123,46 @@ export function loadRouteSources (dir: string, displayBase: string, env: NodeJS.
   const backends: Array<Located<BackendFile> & { name: string }> = []
   const routes: Array<Located<RouteFile>> = []
   const docs = new Map<string, SourceDoc>()
+  const brokenBackends = new Set<string>()
   for (const f of files) {
     const display = relative(displayBase, join(dir, f)) || f
     const doc = loadYamlFile(join(dir, f), display, env, issues)
     if (doc === undefined) continue
     docs.set(display, doc)
-    const parsed = validate(routeFileSchema, doc, issues)
-    if (parsed === undefined || parsed === null) continue
-    for (const [name, spec] of Object.entries(parsed.backends ?? {})) {
-      backends.push({ file: display, ...doc.locate(['backends', name]), index: backends.length, name, spec })
+    // Each backend and route is validated on its own, so one mistake does not hide the
+    // errors of its neighbours, and cross-file checks still run on everything valid.
+    const v = doc.value
+    if (v === null || v === undefined) continue
+    if (typeof v !== 'object' || Array.isArray(v)) { issues.push({ file: display, line: 1, col: 1, path: '', message: 'a route file is a mapping with backends: and routes:' }); continue }
+    for (const k of Object.keys(v)) {
+      if (k !== 'backends' && k !== 'routes') issues.push({ file: display, ...doc.locate([k]), path: k, message: `unknown option "${k}" (a route file holds backends: and routes:)` })
     }
-    (parsed.routes ?? []).forEach((spec, i) => {
-      routes.push({ file: display, ...doc.locate(['routes', i]), index: routes.length, spec })
-    })
+    const b = (v as Record<string, unknown>).backends
+    if (b !== undefined && b !== null) {
+      if (typeof b !== 'object' || Array.isArray(b)) issues.push({ file: display, ...doc.locate(['backends']), path: 'backends', message: 'backends is a mapping of name to backend' })
+      else {
+        for (const [name, raw] of Object.entries(b)) {
+          const okName = validate(nameSchema, doc, issues, ['backends', name], name) !== undefined
+          const spec = validate(backendSchema, doc, issues, ['backends', name], raw)
+          if (spec === undefined || !okName) { brokenBackends.add(name); continue }
+          backends.push({ file: display, ...doc.locate(['backends', name]), index: backends.length, path: ['backends', name], name, spec })
+        }
+      }
+    }
+    const r = (v as Record<string, unknown>).routes
+    if (r !== undefined && r !== null) {
+      if (!Array.isArray(r)) issues.push({ file: display, ...doc.locate(['routes']), path: 'routes', message: 'routes is a list' })
+      else {
+        r.forEach((raw, i) => {
+          const spec = validate(routeSchema, doc, issues, ['routes', i], raw)
+          if (spec !== undefined) routes.push({ file: display, ...doc.locate(['routes', i]), index: routes.length, path: ['routes', i], spec })
+        })
+      }
+    }
   }
-  if (issues.length > 0) throw new ConfigError(issues)
   return {
+    issues,
+    brokenBackends,
     dir,
     files: files.map((f) => relative(displayBase, join(dir, f)) || f),
     backends,

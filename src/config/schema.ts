@@ -35,6 +35,7 @@ const duration = z.union([z.string(), z.number()]).transform((v, ctx) => {
 
 const port = z.number().int().min(0).max(65535)
 const name = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, 'names use letters, digits, ".", "_" and "-"')
+export const nameSchema = name
 
 const retry = z.strictObject({
   attempts: z.number().int().min(1).max(10).optional(),
@@ -95,7 +96,7 @@ export const gatewaySchema = z.strictObject({
 export type GatewayFile = z.output<typeof gatewaySchema>
 export type PolicyFile = z.output<z.ZodObject<typeof policyShape>>
 
-const backendSchema = z.strictObject({
+export const backendSchema = z.strictObject({
   url: z.url({ protocol: /^https?$/, error: 'url must be an absolute http:// or https:// URL' }).optional(),
   grpc: z.string().regex(/^[^:/\s]+:\d+$/, 'grpc is host:port').optional(),
   tls: z.boolean().optional(),
@@ -111,7 +112,7 @@ const backendSchema = z.strictObject({
 const headerMatch = z.string()
 const methods = z.array(z.string().regex(/^[A-Z]+$/, 'methods are upper-case HTTP method names')).min(1)
 
-const routeSchema = z.strictObject({
+export const routeSchema = z.strictObject({
   name,
   match: z.strictObject({
     path: z.string().startsWith('/', 'path patterns start with /'),
@@ -154,11 +155,6 @@ const routeSchema = z.strictObject({
     if (total === 0) ctx.addIssue({ code: 'custom', path: ['split'], message: 'split weights add up to 0' })
   }
 })
-
-export const routeFileSchema = z.strictObject({
-  backends: z.record(name, backendSchema).optional(),
-  routes: z.array(routeSchema).optional()
-}).nullable()
 
 export type BackendFile = z.output<typeof backendSchema>
 export type RouteFile = z.output<typeof routeSchema>

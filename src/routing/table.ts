@@ -78,7 +78,7 @@ export interface RouteTable {
 }
 
 export function compileTable (src: RouteSources, defaults: Policy, version: number): RouteTable {
-  const issues: ConfigIssue[] = []
+  const issues: ConfigIssue[] = [...src.issues]
   const at = (l: Located<unknown>, path: ReadonlyArray<PropertyKey>, message: string, sub?: ReadonlyArray<PropertyKey>): void => {
     const pos = sub === undefined ? { line: l.line, col: l.col } : src.locate(l.file, sub)
     issues.push({ file: l.file, ...pos, path: path.join('.'), message })
@@ -101,12 +101,19 @@ export function compileTable (src: RouteSources, defaults: Policy, version: numb
     if (prev !== undefined) at(r, [s.name], `route name "${s.name}" is already used in ${prev.file}:${prev.line}`)
     names.set(s.name, r)
     const pattern = compilePattern(s.match.path)
-    if (typeof pattern === 'string') { at(r, [s.name, 'match.path'], pattern); continue }
+    if (typeof pattern === 'string') { at(r, [s.name, 'match.path'], pattern, [...r.path, 'match', 'path']); continue }
     for (const key of ['shadow', 'rollout', 'rateLimit', 'grpc'] as const) {
-      if (s[key] !== undefined) at(r, [s.name, key], `"${key}" is not supported by this version of figway yet`)
+      if (s[key] !== undefined) at(r, [s.name, key], `"${key}" is not supported by this version of figway yet`, [...r.path, key])
     }
-    for (const n of [...Object.keys(s.split ?? {}), ...(s.to === undefined ? [] : [s.to]), ...(s.fallback === undefined ? [] : [s.fallback])]) {
-      if (!backends.has(n) && !src.backends.some((b) => b.name === n)) at(r, [s.name], `unknown backend "${n}"`)
+    const refs: Array<[string, PropertyKey[]]> = [
+      ...Object.keys(s.split ?? {}).map((n): [string, PropertyKey[]] => [n, ['split', n]]),
+      ...(s.to === undefined ? [] : [[s.to, ['to']] as [string, PropertyKey[]]]),
+      ...(s.fallback === undefined ? [] : [[s.fallback, ['fallback']] as [string, PropertyKey[]]])
+    ]
+    for (const [n, where] of refs) {
+      if (!backends.has(n) && !src.backends.some((b) => b.name === n) && !src.brokenBackends.has(n)) {
+        at(r, [s.name, ...where], `unknown backend "${n}"`, [...r.path, ...where])
+      }
     }
     const constraints = (s.match.host === undefined ? 0 : 4) + Object.keys(s.match.headers ?? {}).length * 2 + (s.match.methods === undefined ? 0 : 1)
     drafts.push({ src: r, pattern, constraints })
@@ -150,9 +157,9 @@ type At = (l: Located<unknown>, path: ReadonlyArray<PropertyKey>, message: strin
 
 function compileBackend (b: Located<BackendFile> & { name: string }, defaults: Policy, at: At): Backend | undefined {
   const s = b.spec
-  if (s.grpc !== undefined) { at(b, ['backends', b.name, 'grpc'], 'gRPC backends are not supported by this version of figway yet'); return undefined }
+  if (s.grpc !== undefined) { at(b, ['backends', b.name, 'grpc'], 'gRPC backends are not supported by this version of figway yet', [...b.path, 'grpc']); return undefined }
   const url = new URL(s.url!)
-  if (url.search !== '' || url.hash !== '') { at(b, ['backends', b.name, 'url'], 'backend url must not have a query or fragment'); return undefined }
+  if (url.search !== '' || url.hash !== '') { at(b, ['backends', b.name, 'url'], 'backend url must not have a query or fragment', [...b.path, 'url']); return undefined }
   const policy = mergePolicy(defaults, s)
   const basePath = url.pathname.replace(/\/+$/, '')
   const origin = url.origin
@@ -189,7 +196,7 @@ function compileRoute (l: Located<RouteFile>, pattern: Pattern, order: number, b
       for (const piece of s.rewrite.path.split(/(:[A-Za-z_][A-Za-z0-9_]*)/)) {
         if (piece === '') continue
         if (piece.startsWith(':')) {
-          if (!known.has(piece.slice(1))) { at(l, [s.name, 'rewrite.path'], `rewrite uses ":${piece.slice(1)}", which match.path does not capture`); return undefined }
+          if (!known.has(piece.slice(1))) { at(l, [s.name, 'rewrite.path'], `rewrite uses ":${piece.slice(1)}", which match.path does not capture`, [...l.path, 'rewrite', 'path']); return undefined }
           parts.push({ param: piece.slice(1) })
         } else parts.push({ literal: piece })
       }
@@ -204,7 +211,7 @@ function compileRoute (l: Located<RouteFile>, pattern: Pattern, order: number, b
       if (value.length >= 2 && value.startsWith('/') && value.endsWith('/')) {
         try {
           headers.push({ name: name.toLowerCase(), value: null, regex: new RegExp(value.slice(1, -1)) })
-        } catch (err) { at(l, [s.name, `match.headers.${name}`], `invalid regular expression: ${(err as Error).message}`); return undefined }
+        } catch (err) { at(l, [s.name, `match.headers.${name}`], `invalid regular expression: ${(err as Error).message}`, [...l.path, 'match', 'headers', name]); return undefined }
       } else headers.push({ name: name.toLowerCase(), value, regex: null })
     }
   }
