@@ -31,7 +31,7 @@ export const ADMIN_TOKEN = 'test-token'
  * `gatewayYaml` is appended to a test base config (ports 0 on 127.0.0.1, no drain delay,
  * an admin token); keys it repeats override the base's.
  */
-export async function startGateway (t: Teardown, routes: Record<string, string>, gatewayYaml = '', opts: { watch?: boolean, watchPollMs?: number, env?: NodeJS.ProcessEnv } = {}): Promise<TestGateway> {
+export async function startGateway (t: Teardown, routes: Record<string, string>, gatewayYaml = '', opts: { watch?: boolean, watchPollMs?: number, env?: NodeJS.ProcessEnv, defaultMetrics?: boolean } = {}): Promise<TestGateway> {
   const dir = mkdtempSync(join(tmpdir(), 'figway-test-'))
   const routesDir = join(dir, 'routes')
   mkdirSync(join(dir, 'config'))
@@ -55,7 +55,7 @@ export async function startGateway (t: Teardown, routes: Record<string, string>,
     }
   })
   const config = loadGatewayConfig(join(dir, 'config', 'gateway.yaml'), opts.env ?? {})
-  const gw = await createGateway(config, { logger: createLogger('info', 'figway', sink), watch: opts.watch ?? false, watchPollMs: opts.watchPollMs, defaultMetrics: false, env: opts.env ?? {} })
+  const gw = await createGateway(config, { logger: createLogger('info', 'figway', sink), watch: opts.watch ?? false, watchPollMs: opts.watchPollMs, defaultMetrics: opts.defaultMetrics ?? false, env: opts.env ?? {} })
   const ports = await gw.listen()
   let closed = false
   const close = async (): Promise<void> => {
