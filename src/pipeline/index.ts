@@ -1,5 +1,5 @@
 /**
- * The request pipeline, in order (see docs/pipeline.md and the architecture guide):
+ * The request pipeline, in order:
  *
  *   accept   request id, trace id, reserved /__figway/* paths
  *   match    path normalisation, route lookup on the current table   → 404 route_not_found
