@@ -18,8 +18,8 @@ const DROP_REQUEST = new Set([
   'x-figway-backend'
 ])
 
-/** Dropped on the way out. */
-const DROP_RESPONSE = new Set(['connection', 'keep-alive', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'proxy-authenticate', 'proxy-connection'])
+/** Dropped on the way out, with every `proxy-*` header (as on the way in). */
+const DROP_RESPONSE = new Set(['connection', 'keep-alive', 'te', 'trailer', 'transfer-encoding', 'upgrade'])
 
 /** Header names listed in a Connection header, other than the usual close/keep-alive. */
 export function connectionTokens (value: string | string[] | undefined): Set<string> | null {
@@ -79,7 +79,7 @@ export function downstreamHeaders (headers: Record<string, string | string[] | u
   const out: Record<string, string | string[]> = {}
   for (const name in headers) {
     const v = headers[name]
-    if (v === undefined || DROP_RESPONSE.has(name) || (nominated !== null && nominated.has(name))) continue
+    if (v === undefined || DROP_RESPONSE.has(name) || name.startsWith('proxy-') || (nominated !== null && nominated.has(name))) continue
     out[name] = v
   }
   return out
