@@ -1,0 +1,217 @@
+/**
+ * Misbehaving peers for tests, all real sockets on 127.0.0.1: raw TCP "backends" that hang,
+ * reset or stall; a port that refuses; a listener whose accept queue is full so connection
+ * attempts go unanswered; and a raw client for requests undici refuses to send.
+ */
+import { spawn } from 'node:child_process'
+import { connect, createServer, type AddressInfo, type Server, type Socket } from 'node:net'
+
+interface Teardown { teardown: (fn: () => unknown) => void }
+
+export interface FaultServer {
+  readonly url: string
+  readonly port: number
+  readonly server: Server
+  /** Request heads (up to the blank line) received, one per request. */
+  readonly heads: string[]
+  /** Connections accepted so far. */
+  readonly accepted: number
+  /** Connections that have closed so far. */
+  readonly closed: number
+  /** Resolves when `n` connections have closed. */
+  waitClosed (n?: number): Promise<void>
+  close (): Promise<void>
+}
+
+/** What a fault server does once a request head has arrived; `head` is the text before the blank line. */
+export type FaultBehaviour = (socket: Socket, head: string) => void
+
+/**
+ * A raw TCP server speaking just enough HTTP/1.1 to read a request head, then acting out
+ * `behaviour` on the socket. Closes (destroying every connection) when the test ends.
+ */
+export async function faultServer (t: Teardown, behaviour: FaultBehaviour): Promise<FaultServer> {
+  const heads: string[] = []
+  const sockets = new Set<Socket>()
+  let accepted = 0
+  let closed = 0
+  const waiters: Array<{ n: number, resolve: () => void }> = []
+  const server = createServer((socket) => {
+    accepted++
+    sockets.add(socket)
+    socket.on('error', () => {})
+    socket.on('close', () => {
+      sockets.delete(socket)
+      closed++
+      for (const w of waiters.filter((w) => closed >= w.n)) { waiters.splice(waiters.indexOf(w), 1); w.resolve() }
+    })
+    let buf = ''
+    const onData = (chunk: Buffer): void => {
+      buf += chunk.toString('latin1')
+      const end = buf.indexOf('\r\n\r\n')
+      if (end === -1) return
+      socket.off('data', onData)
+      // Keep reading (and discarding) whatever follows, so the peer is never blocked on writes.
+      socket.resume()
+      heads.push(buf.slice(0, end))
+      behaviour(socket, buf.slice(0, end))
+    }
+    socket.on('data', onData)
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const port = (server.address() as AddressInfo).port
+  const close = async (): Promise<void> => {
+    for (const s of sockets) s.destroy()
+    await new Promise<void>((resolve) => server.close(() => resolve()))
+  }
+  t.teardown(close)
+  return {
+    url: `http://127.0.0.1:${port}`,
+    port,
+    server,
+    heads,
+    get accepted () { return accepted },
+    get closed () { return closed },
+    async waitClosed (n = 1) {
+      if (closed >= n) return
+      await new Promise<void>((resolve) => waiters.push({ n, resolve }))
+    },
+    close
+  }
+}
+
+/** Accepts connections, reads requests, never answers. */
+export async function hangingServer (t: Teardown): Promise<FaultServer> {
+  return await faultServer(t, () => {})
+}
+
+/** Resets the connection (TCP RST) as soon as a request head arrives: no response byte. */
+export async function resetBeforeHeadersServer (t: Teardown): Promise<FaultServer> {
+  return await faultServer(t, (socket) => { socket.resetAndDestroy() })
+}
+
+/**
+ * Sends response headers announcing `length` bytes and the first `sent` of them, then, after
+ * `afterMs`, resets the connection (`reset: true`) or just stops sending (`reset: false`).
+ */
+export async function partialBodyServer (t: Teardown, opts: { length?: number, sent?: number, afterMs?: number, reset: boolean }): Promise<FaultServer> {
+  const length = opts.length ?? 100_000
+  const sent = opts.sent ?? 1_000
+  return await faultServer(t, (socket) => {
+    socket.write(`HTTP/1.1 200 OK\r\ncontent-type: application/octet-stream\r\ncontent-length: ${length}\r\n\r\n`)
+    socket.write(Buffer.alloc(sent, 0x61))
+    if (opts.reset) setTimeout(() => { socket.resetAndDestroy() }, opts.afterMs ?? 20)
+  })
+}
+
+/** An http:// URL on 127.0.0.1 where nothing listens: connecting is refused at once. */
+export async function refusingUrl (): Promise<string> {
+  const server = createServer()
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const port = (server.address() as AddressInfo).port
+  await new Promise<void>((resolve) => server.close(() => resolve()))
+  return `http://127.0.0.1:${port}`
+}
+
+export interface Unanswered {
+  readonly url: string
+  readonly port: number
+}
+
+/**
+ * A listener that never completes new TCP handshakes, without leaving loopback: a child
+ * process listens with a backlog of 1 and then blocks its event loop (so it never calls
+ * accept), and filler connections occupy the accept queue. Linux drops further SYNs while
+ * the accept queue is full, so a connect attempt just waits, as it would for a host that
+ * has gone away. The child is killed and the fillers destroyed when the test ends.
+ */
+export async function unansweredListener (t: Teardown): Promise<Unanswered> {
+  const script = `
+    const s = require('node:net').createServer()
+    s.listen({ port: 0, host: '127.0.0.1', backlog: 1 }, () => {
+      process.stdout.write(s.address().port + '\\n', () => {
+        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0)
+      })
+    })`
+  const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] })
+  const fillers: Socket[] = []
+  t.teardown(() => {
+    for (const s of fillers) s.destroy()
+    child.kill('SIGKILL')
+  })
+  const port = await new Promise<number>((resolve, reject) => {
+    let out = ''
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString()
+      if (out.includes('\n')) resolve(Number(out.trim()))
+    })
+    child.once('exit', (code) => { reject(new Error(`listener child exited with ${code}`)) })
+  })
+  // A backlog of 1 queues two connections on Linux; open a few more than that so the queue
+  // stays full, and wait until the first two have completed their handshakes.
+  let connected = 0
+  await new Promise<void>((resolve) => {
+    for (let i = 0; i < 4; i++) {
+      const s = connect(port, '127.0.0.1')
+      s.on('error', () => {})
+      s.on('connect', () => { if (++connected === 2) resolve() })
+      fillers.push(s)
+    }
+  })
+  return { url: `http://127.0.0.1:${port}`, port }
+}
+
+export interface RawResponse {
+  /** Everything the server sent, as latin1 text. */
+  readonly raw: string
+  /** Status code of the first response, or 0 when nothing parseable came back. */
+  readonly status: number
+  /** Header lines of the first response, names lower-cased, in order (duplicates kept). */
+  readonly headers: Array<[string, string]>
+  /** What followed the first response's head. */
+  readonly body: string
+  /** The server closed the connection (we waited for it, within the deadline). */
+  readonly closedByServer: boolean
+}
+
+/**
+ * Writes `request` (raw bytes, exactly as given) on a new connection to 127.0.0.1:`port` and
+ * collects what comes back until the server closes the connection or `waitMs` passes.
+ */
+export async function rawRequest (port: number, request: string | Buffer | Array<string | Buffer>, opts: { waitMs?: number, gapMs?: number } = {}): Promise<RawResponse> {
+  const socket = connect(port, '127.0.0.1')
+  const chunks: Buffer[] = []
+  socket.on('data', (c: Buffer) => chunks.push(c))
+  const closed = new Promise<boolean>((resolve) => {
+    const timer = setTimeout(() => { resolve(false) }, opts.waitMs ?? 3_000)
+    socket.on('close', () => { clearTimeout(timer); resolve(true) })
+    socket.on('error', () => {})
+  })
+  await new Promise<void>((resolve) => socket.once('connect', () => resolve()))
+  const parts = Array.isArray(request) ? request : [request]
+  for (let i = 0; i < parts.length; i++) {
+    if (i > 0 && opts.gapMs !== undefined) await new Promise((resolve) => setTimeout(resolve, opts.gapMs))
+    if (socket.destroyed) break
+    socket.write(parts[i]!)
+  }
+  const closedByServer = await closed
+  socket.destroy()
+  return parseRaw(Buffer.concat(chunks).toString('latin1'), closedByServer)
+}
+
+function parseRaw (raw: string, closedByServer: boolean): RawResponse {
+  const end = raw.indexOf('\r\n\r\n')
+  if (end === -1) return { raw, status: 0, headers: [], body: '', closedByServer }
+  const [statusLine, ...lines] = raw.slice(0, end).split('\r\n')
+  const status = Number(/^HTTP\/1\.[01] (\d{3})/.exec(statusLine!)?.[1] ?? 0)
+  const headers = lines.map((l): [string, string] => {
+    const i = l.indexOf(':')
+    return [l.slice(0, i).trim().toLowerCase(), l.slice(i + 1).trim()]
+  })
+  return { raw, status, headers, body: raw.slice(end + 4), closedByServer }
+}
+
+/** The values of header `name` in a raw response, in order. */
+export function headerValues (r: RawResponse, name: string): string[] {
+  return r.headers.filter(([n]) => n === name).map(([, v]) => v)
+}
