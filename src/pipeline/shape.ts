@@ -15,6 +15,9 @@ const DROP_REQUEST = new Set([
   // undici refuses `expect`; Node's server has already answered 100-continue.
   'expect',
   'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host',
+  // Rebuilt from the exchange's id: the client's when accept kept it, else a fresh one, so
+  // the backend and the access log always name the same id.
+  'x-request-id',
   'x-figway-backend'
 ])
 
@@ -46,7 +49,6 @@ export function upstreamHeaders (req: IncomingMessage, backend: Backend, trusted
   let xff = ''
   let xfp = ''
   let xfh = ''
-  let hasReqId = false
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!
     const lower = name.toLowerCase()
@@ -60,7 +62,6 @@ export function upstreamHeaders (req: IncomingMessage, backend: Backend, trusted
     }
     if (lower.startsWith('proxy-')) continue
     if (nominated !== null && nominated.has(lower)) continue
-    if (lower === 'x-request-id') hasReqId = true
     out.push(name, raw[i + 1]!)
   }
   const peer = peerAddress(req)
@@ -69,7 +70,7 @@ export function upstreamHeaders (req: IncomingMessage, backend: Backend, trusted
   out.push('x-forwarded-for', xff === '' ? peer : xff + ', ' + peer)
   out.push('x-forwarded-proto', xfp !== '' ? xfp : ((req.socket as { encrypted?: boolean }).encrypted === true ? 'https' : 'http'))
   if (xfh !== '' || host !== '') out.push('x-forwarded-host', xfh !== '' ? xfh : host)
-  if (!hasReqId) out.push('x-request-id', reqId)
+  out.push('x-request-id', reqId)
   return out
 }
 
