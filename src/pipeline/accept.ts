@@ -9,7 +9,8 @@ import { record } from './record.ts'
 import { localReply } from './reply.ts'
 
 export const READY_PATH = '/__figway/ready'
-const RESERVED_PREFIX = '/__figway/'
+/** figway's own namespace on the data port: never routed, however the path is spelt. */
+export const RESERVED_PREFIX = '/__figway/'
 const MAX_REQUEST_ID = 200
 const TRACEPARENT = /^[0-9a-f]{2}-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}$/
 

@@ -2,6 +2,7 @@
 import { normalizePath, splitTarget } from '../routing/normalize.ts'
 import { pathSegments } from '../routing/pattern.ts'
 import { matchRoute } from '../routing/select.ts'
+import { RESERVED_PREFIX } from './accept.ts'
 import type { PipelineDeps } from './deps.ts'
 import type { Exchange } from './exchange.ts'
 import { localReply } from './reply.ts'
@@ -16,6 +17,12 @@ export function match (deps: PipelineDeps, ex: Exchange): string[] | null {
   }
   ex.path = path
   ex.query = query
+  // accept() saw the raw target; `//__figway/…`, `/x/../__figway/…` or `/%5F_figway/…` only
+  // reach the reserved namespace after normalisation, and must not be routed either.
+  if (path.startsWith(RESERVED_PREFIX)) {
+    localReply(deps, ex, 'route_not_found')
+    return null
+  }
   const table = deps.store.current
   ex.table = table
   const segs = pathSegments(path)
