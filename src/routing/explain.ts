@@ -1,7 +1,7 @@
 /**
  * What the gateway would do with a request, without sending it (spec §6 /admin/explain and
  * the CLI's `explain`): matched route, candidates and weights, sticky bucket, chosen backend,
- * rewritten path.
+ * rewritten path (`chosen.path`, what the backend receives) and upstream URL.
  */
 import type { IncomingHttpHeaders } from 'node:http'
 import { normalizePath, splitTarget } from './normalize.ts'
@@ -31,6 +31,8 @@ export function explain (table: RouteTable, weights: WeightSource | undefined, r
   // With a sticky key the choice is deterministic; without one it is random, so say so.
   const choice = chooseBackend(route, r.headers, weights)
   const backend = choice?.backend
+  // The path the backend receives: the route's rewrite, then the backend URL's base path.
+  const sent = backend === undefined ? '' : upstreamPath(route, backend, path, segs) + query
   return {
     method,
     path,
@@ -42,7 +44,7 @@ export function explain (table: RouteTable, weights: WeightSource | undefined, r
     sticky: route.sticky === null ? null : { ...route.sticky, key: key ?? null, bucket: key === undefined ? null : stickyBucket(route.seed, key) },
     chosen: backend === undefined
       ? null
-      : { backend: backend.name, how: choice!.overridden ? 'override-header' : targets.backends.length === 1 ? 'single' : key !== undefined ? 'sticky' : 'random', url: backend.origin + upstreamPath(route, backend, path, segs) + query },
+      : { backend: backend.name, how: choice!.overridden ? 'override-header' : targets.backends.length === 1 ? 'single' : key !== undefined ? 'sticky' : 'random', path: sent, url: backend.origin + sent },
     fallback: route.fallback?.name ?? null
   }
 }
