@@ -14,7 +14,7 @@ import { createPipeline } from './pipeline/index.ts'
 import { createOpsServer } from './ops/server.ts'
 import { effectiveTargets } from './routing/select.ts'
 import { RouteStore, type ReloadResult } from './routing/store.ts'
-import { RoutesWatcher } from './routing/watch.ts'
+import { folderSignature, RoutesWatcher } from './routing/watch.ts'
 import { InProcessWeights, type WeightSource } from './routing/weights.ts'
 import { createLogger, flushLogger, type Logger } from './telemetry/logger.ts'
 import { Metrics } from './telemetry/metrics.ts'
@@ -92,6 +92,10 @@ export async function createGateway (config: GatewayConfig, opts: GatewayOptions
   })
 
   storeRef.current = store
+  // The watcher's signature is taken before each load reads the folder, never after: a change
+  // that lands while a table is being built must still look new to the watcher.
+  const watching = opts.watch !== false
+  const startupSignature = watching ? folderSignature(config.routesDir) : ''
   const first = await store.reload('startup')
   if (!first.ok) throw new ConfigError([...first.issues])
 
@@ -100,11 +104,15 @@ export async function createGateway (config: GatewayConfig, opts: GatewayOptions
 
   let watcher: RoutesWatcher | undefined
   const reload = async (reason: string): Promise<ReloadResult> => {
+    const before = watching ? folderSignature(config.routesDir) : ''
     const r = await store.reload(reason)
-    watcher?.markLoaded()
+    watcher?.markLoaded(before)
     return r
   }
-  if (opts.watch !== false) watcher = new RoutesWatcher(config.routesDir, () => { reload('watch').catch(() => {}) }, { pollMs: opts.watchPollMs })
+  if (watching) {
+    watcher = new RoutesWatcher(config.routesDir, () => { reload('watch').catch(() => {}) }, { pollMs: opts.watchPollMs })
+    watcher.markLoaded(startupSignature)
+  }
 
   let server: Server | undefined
   const data = Fastify({

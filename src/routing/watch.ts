@@ -45,8 +45,12 @@ export class RoutesWatcher {
     this.#poll.unref()
   }
 
-  /** Records the signature of what was just loaded, so a reload from elsewhere is not repeated. */
-  markLoaded (): void { this.#signature = folderSignature(this.#dir) }
+  /**
+   * Records what was just loaded, so a reload from elsewhere is not repeated. Pass the
+   * signature taken before that load read the folder: a change written while the table was
+   * being built then still differs from it, and is reloaded in turn instead of being lost.
+   */
+  markLoaded (signature: string = folderSignature(this.#dir)): void { this.#signature = signature }
 
   #schedule (): void {
     if (this.#debounce !== undefined) clearTimeout(this.#debounce)

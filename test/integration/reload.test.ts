@@ -1,4 +1,6 @@
 import t from 'tap'
+import { Worker } from 'node:worker_threads'
+import { join } from 'node:path'
 import { echo, startOrigin } from '../helpers/origin.ts'
 import { adminHeaders, req, sleep, startGateway, type TestGateway } from '../helpers/gateway.ts'
 import { spawnGateway } from '../helpers/process.ts'
@@ -164,4 +166,41 @@ t.test('SIGHUP makes a running figway process reload its routes', async (t) => {
   p.child.kill('SIGHUP')
   t.ok(await eventually(async () => (await req(`${p.url}/api/orders/1`)).json().origin === 'orders', 2_000), 'a new route file serves after SIGHUP')
   t.ok(await p.waitForLog((l) => l.msg === 'route table reloaded'), 'the reload is logged')
+})
+
+t.test('a change written while a reload is reading the folder is not lost', async (t) => {
+  const mono = await startOrigin(t, echo('monolith'))
+  const orders = await startOrigin(t, echo('orders'))
+  // Enough routes that building a table takes a while: the window in which the change lands.
+  let big = `backends:\n  monolith: { url: "${mono.url}" }\nroutes:\n`
+  for (let i = 0; i < 2_000; i++) big += `  - name: r${i}\n    match: { path: /r${i}/x }\n    to: monolith\n`
+  const g = await startGateway(t, {
+    'a-orders.yaml': 'routes: []\n', // read first (name order), changed while the rest is being compiled
+    'z-routes.yaml': big + '  - name: monolith\n    match: { path: /** }\n    to: monolith\n'
+  }, '', { watch: true, watchPollMs: 60_000 })
+
+  // The kubelet or an editor writes from another process; a worker thread does the same here,
+  // while this thread is busy building the table.
+  const gate = new Int32Array(new SharedArrayBuffer(8))
+  const writer = new Worker(`
+    const { workerData, parentPort } = require('node:worker_threads')
+    const { writeFileSync } = require('node:fs')
+    const gate = workerData.gate
+    Atomics.wait(gate, 0, 0)
+    Atomics.wait(gate, 1, 0, 20)
+    writeFileSync(workerData.file, workerData.text)
+    parentPort.postMessage(Date.now())
+  `, { eval: true, workerData: { gate, file: join(g.routesDir, 'a-orders.yaml'), text: routeFile('orders', orders.url, 'orders', '/api/orders/**') } })
+  t.teardown(async () => { await writer.terminate() })
+  const written = new Promise<number>((resolve) => writer.once('message', resolve))
+
+  Atomics.store(gate, 0, 1)
+  Atomics.notify(gate, 0)
+  const r = await g.gw.reload('admin')
+  const reloadedAt = Date.now()
+  t.equal(r.ok, true)
+  t.ok(await written < reloadedAt, 'the file changed while the reload was running')
+
+  const served = await eventually(async () => (await req(`${g.url}/api/orders/1`)).json().origin === 'orders', 2_000)
+  t.ok(served, 'the change is picked up by a later reload')
 })
