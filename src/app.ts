@@ -3,14 +3,16 @@
  * store and its watcher, pools, metrics. No listen() and no process handling here: that is
  * main.ts, so tests can run many gateways in one process.
  */
-import { createServer, type Server } from 'node:http'
+import { createServer, type Server, type ServerResponse } from 'node:http'
 import { BlockList, isIP, type Socket } from 'node:net'
 import Fastify, { type FastifyInstance } from 'fastify'
 import type { GatewayConfig } from './config/load.ts'
 import { KEEP_ALIVE_TIMEOUT_MS } from './config/schema.ts'
 import { ConfigError, LOCAL_REPLIES, problemBody, formatIssue, type LocalReplyCode } from './errors.ts'
 import type { GatewayState, PipelineDeps } from './pipeline/deps.ts'
+import { exchangeOf } from './pipeline/exchange.ts'
 import { createPipeline } from './pipeline/index.ts'
+import { clientFailed } from './pipeline/reply.ts'
 import { createOpsServer } from './ops/server.ts'
 import { effectiveTargets } from './routing/select.ts'
 import { RouteStore, type ReloadResult } from './routing/store.ts'
@@ -137,8 +139,23 @@ export async function createGateway (config: GatewayConfig, opts: GatewayOptions
       const code: LocalReplyCode = err.code === 'HPE_HEADER_OVERFLOW'
         ? 'request_headers_too_large'
         : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 'request_timeout' : 'bad_request'
-      if (err.code !== 'ECONNRESET' && socket.writable) {
-        const body = problemBody(code, '', '', err.code === undefined ? undefined : `parser error ${err.code}`)
+      if (err.code === 'ECONNRESET') { socket.destroySoon(); return }
+      const detail = err.code === undefined ? undefined : `parser error ${err.code}`
+      // The response in flight on this connection, if a request head was parsed (Node's own
+      // clientError default looks at the same field).
+      const res = (socket as { _httpMessage?: ServerResponse | null })._httpMessage ?? null
+      const ex = res === null ? undefined : exchangeOf(res)
+      if (res !== null && ex !== undefined && !ex.done) {
+        // The pipeline owns that request: its reply (or, once the response has started, the
+        // cut) and its one access line carry the code.
+        clientFailed(deps, ex, code, detail)
+        if (res.headersSent) socket.destroy()
+        else socket.destroySoon()
+        return
+      }
+      // Never write a reply into the middle of a response that has started.
+      if (socket.writable && res?.headersSent !== true) {
+        const body = problemBody(code, '', '', detail)
         const status = LOCAL_REPLIES[code].status
         socket.end(`HTTP/1.1 ${status} ${LOCAL_REPLIES[code].title}\r\ncontent-type: application/problem+json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`)
         metrics.localReply(code)

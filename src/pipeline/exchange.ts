@@ -5,6 +5,14 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Backend, Route, RouteTable } from '../routing/table.ts'
 
+/** Each response's exchange, for errors that arrive on the connection rather than the request (app.ts). */
+const byResponse = new WeakMap<ServerResponse, Exchange>()
+
+/** The exchange a response belongs to, if the pipeline has it. */
+export function exchangeOf (res: ServerResponse): Exchange | undefined {
+  return byResponse.get(res)
+}
+
 export class Exchange {
   readonly req: IncomingMessage
   readonly res: ServerResponse
@@ -45,5 +53,6 @@ export class Exchange {
     this.attempts = 0
     this.fallback = ''
     this.done = false
+    byResponse.set(res, this)
   }
 }

@@ -28,3 +28,19 @@ export function localReply (deps: PipelineDeps, ex: Exchange, code: LocalReplyCo
   }
   record(deps, ex)
 }
+
+/**
+ * The client broke its request after the head was parsed (bad chunking, or `requestTimeout`
+ * while the body was still arriving): a local reply with `Connection: close` if nothing was
+ * sent yet, else only the access line with the code; the caller cuts the connection. Either
+ * way this exchange's one access line carries the reason, not the 499 its close would give.
+ */
+export function clientFailed (deps: PipelineDeps, ex: Exchange, code: LocalReplyCode, detail?: string): void {
+  if (ex.done) return
+  if (!ex.res.headersSent) {
+    localReply(deps, ex, code, detail, { connection: 'close' })
+    return
+  }
+  ex.code = code
+  record(deps, ex)
+}
