@@ -60,6 +60,9 @@ export function trustPredicate (trusted: number | readonly string[]): (address: 
   return (address) => address !== '' && list.check(address, isIP(address) === 6 ? 'ipv6' : 'ipv4')
 }
 
+/** How often Node's HTTP server checks headersTimeout and requestTimeout: their precision. */
+const LIMITS_CHECK_INTERVAL_MS = 1_000
+
 const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS', 'TRACE']
 
 export async function createGateway (config: GatewayConfig, opts: GatewayOptions = {}): Promise<Gateway> {
@@ -125,6 +128,9 @@ export async function createGateway (config: GatewayConfig, opts: GatewayOptions
         headersTimeout: config.limits.headersTimeout,
         requestTimeout: config.limits.requestTimeout,
         keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
+        // Node enforces headersTimeout/requestTimeout only when it sweeps its connections,
+        // every 30 s by default: a 15 s headersTimeout could take 45 s.
+        connectionsCheckingInterval: LIMITS_CHECK_INTERVAL_MS,
         // Parse strictly: CL+TE, duplicate Content-Length and bad chunking are 400s (spec §4).
         insecureHTTPParser: false
       }, handler)
