@@ -28,7 +28,7 @@ export function accept (deps: PipelineDeps, ex: Exchange): boolean {
   if (url.startsWith(RESERVED_PREFIX)) {
     if (url === READY_PATH || url.startsWith(READY_PATH + '?')) {
       const ready = isReady(deps)
-      const body = ready ? '{"status":"ready"}' : '{"status":"not_ready"}'
+      const body = ready ? '{"status":"ready"}' : deps.state.draining ? '{"status":"draining"}' : '{"status":"not_ready"}'
       ex.status = ready ? 200 : 503
       ex.code = 'health'
       ex.res.writeHead(ex.status, { 'content-type': 'application/json', 'content-length': body.length, 'cache-control': 'no-store', ...(deps.state.draining ? { connection: 'close' } : {}) })

@@ -140,6 +140,10 @@ export function compileTable (src: RouteSources, defaults: Policy, version: numb
     const r = compileRoute(d.src, d.pattern, order, backends, at)
     if (r !== undefined) routes.push(r)
   })
+  // An empty table would answer 404 to everything: an emptied ConfigMap must not do that.
+  if (issues.length === 0 && routes.length === 0) {
+    issues.push({ file: src.files[0] ?? src.dir, line: 1, col: 1, path: '', message: `no routes are defined in ${src.files.length === 0 ? 'the routes folder ' + src.dir : src.files.join(', ')}` })
+  }
   if (issues.length > 0) throw new ConfigError(issues)
 
   return Object.freeze({
