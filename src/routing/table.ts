@@ -237,7 +237,8 @@ function compileRoute (l: Located<RouteFile>, pattern: Pattern, order: number, b
     priority: s.priority,
     targets,
     backendByName: new Map((list as Backend[]).map((b) => [b.name, b])),
-    sticky: s.sticky ?? null,
+    // Node lower-cases incoming header names; cookie names are case-sensitive and kept as written.
+    sticky: s.sticky === undefined ? null : 'header' in s.sticky ? { header: s.sticky.header.toLowerCase() } : s.sticky,
     seed: routeSeed(s.name),
     allowOverride: s.allowOverride ?? false,
     fallback,
