@@ -54,6 +54,14 @@ t.test('the same x-user-id always lands on the same backend', async (t) => {
   t.ok(share(rounds[0]!, 'new') > 0.4 && share(rounds[0]!, 'new') < 0.6, `keys spread over both backends (${share(rounds[0]!, 'new')})`)
 })
 
+t.test('the sticky header name is case-insensitive, as HTTP header names are', async (t) => {
+  const { g } = await setup(t, '{ new: 50, old: 50 }', '{ header: X-User-Id }')
+  const dispatcher = agent(t, IN_FLIGHT)
+  const keys = Array.from({ length: 100 }, (_, i) => ({ 'x-user-id': `u${i}` }))
+  const first = await assign(g, keys, dispatcher)
+  t.same(await assign(g, keys.map((k) => ({ 'X-USER-ID': k['x-user-id'] })), dispatcher), first)
+})
+
 t.test('the same session cookie always lands on the same backend', async (t) => {
   const { g } = await setup(t, '{ new: 50, old: 50 }', '{ cookie: session_id }')
   const dispatcher = agent(t, IN_FLIGHT)
