@@ -99,6 +99,16 @@ t.test('an encoded slash or backslash is refused with 400 bad_request_path and n
   t.equal(origin.received.length, 0)
 })
 
+t.test('broken percent-encoding in the path is refused with 400 bad_request_path', async (t) => {
+  const { g, origin } = await setup(t)
+  for (const target of ['/api/orders/%zz', '/api/orders/7%', '/api/orders/%4']) {
+    const r = await raw(g.url, target)
+    t.equal(r.status, 400, target)
+    t.equal(JSON.parse(r.body).code, 'bad_request_path', target)
+  }
+  t.equal(origin.received.length, 0)
+})
+
 t.test('percent-encoded unreserved characters are decoded for matching and forwarding', async (t) => {
   const { g, origin } = await setup(t)
   const r = await raw(g.url, '/api/%6Frders/%7Ealice%2D1')
