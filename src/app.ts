@@ -92,7 +92,10 @@ export async function createGateway (config: GatewayConfig, opts: GatewayOptions
     },
     onResult: (r, reason) => {
       metrics.configReloads.inc({ result: r.ok ? 'success' : 'failure' })
-      if (!r.ok) logger.error({ reason, errors: r.issues.map(formatIssue) }, 'route table refused; the previous table keeps serving')
+      if (r.ok) return
+      // At startup there is no previous table: the gateway will not start.
+      const outcome = storeRef.current?.current === undefined ? 'figway cannot start' : 'the previous table keeps serving'
+      logger.error({ reason, errors: r.issues.map(formatIssue) }, `route table refused; ${outcome}`)
     }
   })
 

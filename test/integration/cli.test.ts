@@ -92,6 +92,18 @@ t.test('a running gateway refuses the same broken file with the same errors and 
   t.equal((await req(`${g.url}/api/orders/1`)).json().origin, 'monolith', 'and serving')
 })
 
+t.test('serve refuses to start on a broken route table: it prints each error with file and line and exits 1', async (t) => {
+  const tree = writeConfigTree(t, { 'monolith.yaml': monolithFile('http://127.0.0.1:9'), 'orders.yaml': BROKEN }, GATEWAY_YAML)
+  const r = await runCli(['serve', '--config', tree.configFile], { cwd: tree.dir })
+  t.equal(r.code, 1)
+  const located = r.stderr.trimEnd().split('\n').slice(0, -1).map((l) => /^routes\/orders\.yaml:(\d+):\d+: /.exec(l)?.[1]).map(Number).sort((a, b) => a - b)
+  t.same(located, BROKEN_LINES, r.stderr)
+  const log = r.stdout.split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as { level: number, msg: string, errors?: string[] }).find((l) => l.level === 50)
+  t.ok(log, 'the refusal is logged too')
+  t.equal(log?.errors?.length, BROKEN_LINES.length)
+  t.notMatch(log?.msg ?? '', /previous table/, 'without claiming that a previous table keeps serving: there is none')
+})
+
 t.test('routes prints the effective table, most specific first, with each route\'s source', async (t) => {
   const tree = writeConfigTree(t, { 'monolith.yaml': monolithFile('http://127.0.0.1:9'), 'orders.yaml': ordersFile('http://127.0.0.1:8') }, GATEWAY_YAML)
   const r = await runCli(['routes', '--config', tree.configFile], { cwd: tree.dir })
