@@ -155,6 +155,12 @@ export async function createGateway (config: GatewayConfig, opts: GatewayOptions
       const res = (socket as { _httpMessage?: ServerResponse | null })._httpMessage ?? null
       const ex = res === null ? undefined : exchangeOf(res)
       if (res !== null && ex !== undefined && !ex.done) {
+        if (err.code === 'HPE_INVALID_EOF_STATE') {
+          // The client hung up in the middle of its body: it is gone, not malformed. Closing
+          // the socket ends the exchange as 499 client_closed and aborts the upstream request.
+          socket.destroy()
+          return
+        }
         // The pipeline owns that request: its reply (or, once the response has started, the
         // cut) and its one access line carry the code.
         clientFailed(deps, ex, code, detail)

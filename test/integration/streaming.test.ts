@@ -2,14 +2,16 @@
  * Spec §4: pass-through bodies stream both ways; nothing is buffered whole. A request body
  * reaches the backend while the client is still sending it, a response reaches the client
  * while the backend is still writing it, and a client that stops reading makes the backend's
- * writes wait (backpressure) instead of the gateway's memory growing.
+ * writes wait (backpressure) instead of the gateway's memory growing. A client that goes
+ * away ends the stream the other way too: the upstream request is aborted, and the access
+ * log says client_closed.
  */
 import { createHash } from 'node:crypto'
 import { connect } from 'node:net'
 import { Readable } from 'node:stream'
 import t from 'tap'
 import { request } from 'undici'
-import { startGateway } from '../helpers/gateway.ts'
+import { startGateway, type TestGateway } from '../helpers/gateway.ts'
 import { startOrigin } from '../helpers/origin.ts'
 
 const MB = 1024 * 1024
@@ -149,4 +151,70 @@ t.test('a client that stops reading makes the backend wait on drain instead of t
   socket.resume()
   await new Promise((resolve) => setTimeout(resolve, 300))
   t.ok(written > later, 'the backend writes again once the client reads')
+})
+
+/** Resolves with the access line for `path` once it is written, or undefined after `ms`. */
+async function accessFor (g: TestGateway, path: string, ms = 2_000): Promise<Record<string, unknown> | undefined> {
+  const end = Date.now() + ms
+  for (;;) {
+    const line = g.logs.find((l) => l.msg === 'access' && l.path === path)
+    if (line !== undefined || Date.now() > end) return line
+    await new Promise((resolve) => setTimeout(resolve, 10))
+  }
+}
+
+t.test('a client that disconnects before the response makes the gateway abort the upstream request, logged as 499 client_closed', async (t) => {
+  const arrived = signal()
+  const upstreamClosed = signal()
+  const origin = await startOrigin(t, (_req, res) => {
+    arrived.fire()
+    res.on('close', () => upstreamClosed.fire()) // never answered: only the gateway can close it
+  })
+  const g = await startGateway(t, routeTo(origin.url))
+  const socket = connect(Number(new URL(g.url).port), '127.0.0.1')
+  socket.on('error', () => {})
+  socket.write('GET /gone HTTP/1.1\r\nHost: a\r\n\r\n')
+  t.ok(await arrived.wait(2_000), 'the request reached the backend')
+  socket.destroy()
+  t.ok(await upstreamClosed.wait(2_000), "the backend's request was closed by the gateway")
+  t.match(await accessFor(g, '/gone'), { status: 499, code: 'client_closed', route: 'all', backend: 'b' })
+})
+
+t.test('a client that disconnects mid-upload makes the gateway abort the upstream request before it completes', async (t) => {
+  const firstBytes = signal()
+  const upstreamClosed = signal()
+  let completed = true
+  const origin = await startOrigin(t, (req) => {
+    req.on('data', () => firstBytes.fire())
+    req.on('close', () => { completed = req.complete; upstreamClosed.fire() })
+  }, { streaming: true })
+  const g = await startGateway(t, routeTo(origin.url))
+  const socket = connect(Number(new URL(g.url).port), '127.0.0.1')
+  socket.on('error', () => {})
+  socket.write(`PUT /half HTTP/1.1\r\nHost: a\r\nContent-Length: ${10 * MB}\r\n\r\n`)
+  socket.write(Buffer.alloc(MB, 0x62))
+  t.ok(await firstBytes.wait(2_000), 'the backend was receiving the body')
+  socket.destroy()
+  t.ok(await upstreamClosed.wait(2_000), "the backend's request was closed…")
+  t.notOk(completed, '…before it was complete')
+  t.match(await accessFor(g, '/half'), { status: 499, code: 'client_closed' })
+})
+
+t.test('a client that disconnects mid-response makes the gateway stop reading from the backend', async (t) => {
+  const upstreamClosed = signal()
+  let finished = false
+  const origin = await startOrigin(t, (_req, res) => {
+    res.writeHead(200, { 'content-type': 'application/octet-stream' })
+    const timer = setInterval(() => res.write(block(0, 1024)), 10)
+    res.on('finish', () => { finished = true })
+    res.on('close', () => { clearInterval(timer); upstreamClosed.fire() })
+  })
+  const g = await startGateway(t, routeTo(origin.url))
+  const r = await request(`${g.url}/endless`)
+  t.equal(r.statusCode, 200)
+  for await (const _ of r.body) break // one chunk, then hang up
+  t.ok(await upstreamClosed.wait(2_000), "the backend's response was closed by the gateway")
+  t.notOk(finished, 'before the backend finished it')
+  // The status went out with the backend's headers; the code says how it ended.
+  t.match(await accessFor(g, '/endless'), { status: 200, code: 'client_closed' })
 })
