@@ -25,7 +25,8 @@ export const DEFAULT_MAX_IN_FLIGHT = 1024
 export const KEEP_ALIVE_TIMEOUT_MS = 72_000
 
 const duration = z.union([z.string(), z.number()]).transform((v, ctx) => {
-  const ms = parseDuration(v)
+  // A bare number is ambiguous (is `timeout: 5` five seconds?): only 0 may be written without a unit.
+  const ms = typeof v === 'number' && v !== 0 ? undefined : parseDuration(v)
   if (ms === undefined) {
     ctx.addIssue({ code: 'custom', message: `invalid duration ${JSON.stringify(v)}: use a number with ms, s, m or h, like 250ms or 5s` })
     return z.NEVER

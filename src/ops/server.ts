@@ -96,8 +96,11 @@ export function createOpsServer (deps: PipelineDeps, opts: OpsOptions): FastifyI
       return { route, weights: deps.weights.get(route) }
     })
 
-    admin.delete('/admin/routes/:route/weights', async (req) => {
+    admin.delete('/admin/routes/:route/weights', async (req, reply) => {
       const { route } = req.params as { route: string }
+      if (deps.store.current?.routeByName.get(route) === undefined && deps.weights.get(route) === undefined) {
+        return await reply.code(404).type('application/problem+json').send({ type: 'about:blank', title: 'Not found', status: 404, detail: `no route named "${route}"` })
+      }
       await deps.weights.clear(route)
       deps.logger.info({ route }, 'runtime weights cleared')
       return { route, weights: null }

@@ -115,7 +115,13 @@ export function compileTable (src: RouteSources, defaults: Policy, version: numb
         at(r, [s.name, ...where], `unknown backend "${n}"`, [...r.path, ...where])
       }
     }
-    const constraints = (s.match.host === undefined ? 0 : 4) + Object.keys(s.match.headers ?? {}).length * 2 + (s.match.methods === undefined ? 0 : 1)
+    // Match conditions rank after the path: an exact host, then a wildcard host, then more
+    // headers, then a method list (compared in that order, not summed).
+    const hostRank = s.match.host === undefined ? 0 : s.match.host.startsWith('*.') ? 1 : 2
+    const constraints = hostRank * 10_000 + Object.keys(s.match.headers ?? {}).length * 10 + (s.match.methods === undefined ? 0 : 1)
+    if (s.match.host !== undefined && /:\d+$/.test(s.match.host) && !s.match.host.endsWith(']')) {
+      at(r, [s.name, 'match.host'], 'match.host is compared without the port: write the host name alone', [...r.path, 'match', 'host'])
+    }
     drafts.push({ src: r, pattern, constraints })
   }
 
@@ -231,7 +237,7 @@ function compileRoute (l: Located<RouteFile>, pattern: Pattern, order: number, b
     pattern,
     segments: pattern.segments,
     rest: pattern.rest,
-    methods: s.match.methods === undefined ? null : new Set(s.match.methods),
+    methods: s.match.methods === undefined ? null : new Set(withHead(s.match.methods)),
     host: s.match.host === undefined ? null : s.match.host.toLowerCase(),
     headers,
     priority: s.priority,
@@ -249,9 +255,17 @@ function compileRoute (l: Located<RouteFile>, pattern: Pattern, order: number, b
   })
 }
 
+/** A route that serves GET serves HEAD too (RFC 9110 §9.3.2), as NGINX and Fastify do. */
+function withHead (methods: readonly string[]): string[] {
+  return methods.includes('GET') && !methods.includes('HEAD') ? [...methods, 'HEAD'] : [...methods]
+}
+
 function overlaps (a: RouteFile, pa: Pattern, b: RouteFile, pb: Pattern): boolean {
   if (!patternsOverlap(pa, pb)) return false
-  if (a.match.methods !== undefined && b.match.methods !== undefined && !a.match.methods.some((m) => b.match.methods!.includes(m))) return false
+  if (a.match.methods !== undefined && b.match.methods !== undefined) {
+    const bm = withHead(b.match.methods)
+    if (!withHead(a.match.methods).some((m) => bm.includes(m))) return false
+  }
   if (a.match.host !== undefined && b.match.host !== undefined && a.match.host.toLowerCase() !== b.match.host.toLowerCase() &&
     !a.match.host.startsWith('*.') && !b.match.host.startsWith('*.')) return false
   const ha = a.match.headers ?? {}

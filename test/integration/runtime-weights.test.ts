@@ -108,6 +108,7 @@ t.test('bad weight bodies are refused with 400 and change nothing', async (t) =>
 t.test('weights for a route that does not exist are 404', async (t) => {
   const { g } = await setup(t)
   t.equal((await putWeights(g, '{"a":1}', adminHeaders, 'no-such-route')).status, 404)
+  t.equal((await req(weightsUrl(g, 'no-such-route'), { method: 'DELETE', headers: adminHeaders })).status, 404)
 })
 
 t.test('without the bearer token the weights API answers 401', async (t) => {
