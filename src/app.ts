@@ -86,9 +86,9 @@ export async function createGateway (config: GatewayConfig, opts: GatewayOptions
     displayBase: process.cwd(),
     defaults: config.defaults,
     env: opts.env,
-    onSwap: (next, prev) => {
+    onSwap: (next, prev, reason) => {
       const closed = upstreams.retain(next)
-      if (prev !== undefined) logger.info({ version: next.version, routes: next.routes.length, backends: next.backends.size, poolsClosed: closed }, 'route table reloaded')
+      if (prev !== undefined) logger.info({ reason, version: next.version, routes: next.routes.length, backends: next.backends.size, poolsClosed: closed }, 'route table reloaded')
     },
     onResult: (r, reason) => {
       metrics.configReloads.inc({ result: r.ok ? 'success' : 'failure' })

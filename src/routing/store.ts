@@ -23,7 +23,7 @@ export interface RouteStoreOptions {
   readonly defaults: Policy
   readonly env?: NodeJS.ProcessEnv
   /** Called after a new table went live. */
-  readonly onSwap?: (next: RouteTable, prev: RouteTable | undefined) => void
+  readonly onSwap?: (next: RouteTable, prev: RouteTable | undefined, reason: string) => void
   readonly onResult?: (r: ReloadResult, reason: string) => void
 }
 
@@ -68,7 +68,7 @@ export class RouteStore {
     this.#version = next.version
     this.#table = next
     this.lastError = null
-    this.#opts.onSwap?.(next, prev)
+    this.#opts.onSwap?.(next, prev, reason)
     const r = { ok: true, version: next.version, issues: [], changed: true }
     this.#opts.onResult?.(r, reason)
     return r
