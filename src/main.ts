@@ -2,20 +2,22 @@
  * `figway serve`: the only place that reads process.env, handles signals and listens.
  * SIGTERM/SIGINT drain and exit 0 (spec §8); SIGHUP reloads the routes (spec §7).
  */
-import { createGateway } from './app.ts'
+import { createGateway, type Gateway } from './app.ts'
 import { loadGatewayConfig } from './config/load.ts'
 import { createLogger, flushLogger } from './telemetry/logger.ts'
 
 export async function serve (configFile: string): Promise<void> {
   const config = loadGatewayConfig(configFile, process.env)
   const logger = createLogger(config.telemetry.logLevel, config.telemetry.serviceName)
-  const gw = await createGateway(config, { logger, env: process.env })
-  await gw.listen()
+  // Signals are handled from the start: a SIGHUP while the table loads must not kill the
+  // process (its default action), and a SIGTERM before listening just exits.
+  let gw: Gateway | undefined
   let stopping = false
   const stop = (signal: string): void => {
     if (stopping) return
     stopping = true
     logger.info({ signal }, 'shutdown requested')
+    if (gw === undefined) { flushLogger(logger); process.exit(0) }
     gw.shutdown().then(() => {
       flushLogger(logger)
       process.exit(0)
@@ -27,5 +29,8 @@ export async function serve (configFile: string): Promise<void> {
   }
   process.on('SIGTERM', () => stop('SIGTERM'))
   process.on('SIGINT', () => stop('SIGINT'))
-  process.on('SIGHUP', () => { gw.reload('SIGHUP').catch(() => {}) })
+  process.on('SIGHUP', () => { gw?.reload('SIGHUP').catch(() => {}) })
+  gw = await createGateway(config, { logger, env: process.env })
+  if (stopping) { await gw.close(); process.exit(0) }
+  await gw.listen()
 }
