@@ -11,14 +11,14 @@ export async function serve (configFile: string): Promise<void> {
   const logger = createLogger(config.telemetry.logLevel, config.telemetry.serviceName)
   // Signals are handled from the start: a SIGHUP while the table loads must not kill the
   // process (its default action), and a SIGTERM before listening just exits.
-  let gw: Gateway | undefined
+  const live: { gw: Gateway | undefined } = { gw: undefined }
   let stopping = false
   const stop = (signal: string): void => {
     if (stopping) return
     stopping = true
     logger.info({ signal }, 'shutdown requested')
-    if (gw === undefined) { flushLogger(logger); process.exit(0) }
-    gw.shutdown().then(() => {
+    if (live.gw === undefined) { flushLogger(logger); process.exit(0) }
+    live.gw.shutdown().then(() => {
       flushLogger(logger)
       process.exit(0)
     }, (err: unknown) => {
@@ -29,8 +29,9 @@ export async function serve (configFile: string): Promise<void> {
   }
   process.on('SIGTERM', () => stop('SIGTERM'))
   process.on('SIGINT', () => stop('SIGINT'))
-  process.on('SIGHUP', () => { gw?.reload('SIGHUP').catch(() => {}) })
-  gw = await createGateway(config, { logger, env: process.env })
+  process.on('SIGHUP', () => { live.gw?.reload('SIGHUP').catch(() => {}) })
+  const gw = await createGateway(config, { logger, env: process.env })
+  live.gw = gw
   if (stopping) { await gw.close(); process.exit(0) }
   await gw.listen()
 }
