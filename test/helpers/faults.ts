@@ -1,12 +1,22 @@
 /**
  * Misbehaving peers for tests, all real sockets on 127.0.0.1: raw TCP "backends" that hang,
  * reset or stall; a port that refuses; a listener whose accept queue is full so connection
- * attempts go unanswered; and a raw client for requests undici refuses to send.
+ * attempts go unanswered; a raw client for requests undici refuses to send; and the
+ * one-route table these tests put a backend behind.
  */
 import { spawn } from 'node:child_process'
 import { connect, createServer, type AddressInfo, type Server, type Socket } from 'node:net'
 
 interface Teardown { teardown: (fn: () => unknown) => void }
+
+/**
+ * Route files for startGateway: backend `b` at `url` and route `all` sending every path to
+ * it. `backendKeys` go inside the backend's braces (", timeout: 1s"); `routeKeys` are
+ * indented lines appended to the route ("    timeout: 1s\n").
+ */
+export function routeAllTo (url: string, backendKeys = '', routeKeys = ''): Record<string, string> {
+  return { 'r.yaml': `backends:\n  b: { url: "${url}"${backendKeys} }\nroutes:\n  - name: all\n    match: { path: /** }\n    to: b\n${routeKeys}` }
+}
 
 export interface FaultServer {
   readonly url: string
@@ -174,12 +184,22 @@ export interface RawResponse {
   readonly closedByServer: boolean
 }
 
+/** A connected raw socket to an http://127.0.0.1:PORT URL; destroyed when the test ends. */
+export async function openSocket (t: Teardown, url: string): Promise<Socket> {
+  const socket = connect(Number(new URL(url).port), '127.0.0.1')
+  t.teardown(() => { socket.destroy() })
+  socket.on('error', () => {})
+  await new Promise<void>((resolve) => socket.once('connect', () => resolve()))
+  return socket
+}
+
 /**
- * Writes `request` (raw bytes, exactly as given) on a new connection to 127.0.0.1:`port` and
- * collects what comes back until the server closes the connection or `waitMs` passes.
+ * Writes `request` (raw bytes, exactly as given; parts `gapMs` apart) on a new connection to
+ * an http://127.0.0.1:PORT URL and collects what comes back until the server closes the
+ * connection or `waitMs` passes.
  */
-export async function rawRequest (port: number, request: string | Buffer | Array<string | Buffer>, opts: { waitMs?: number, gapMs?: number } = {}): Promise<RawResponse> {
-  const socket = connect(port, '127.0.0.1')
+export async function rawRequest (url: string, request: string | Buffer | Array<string | Buffer>, opts: { waitMs?: number, gapMs?: number } = {}): Promise<RawResponse> {
+  const socket = connect(Number(new URL(url).port), '127.0.0.1')
   const chunks: Buffer[] = []
   socket.on('data', (c: Buffer) => chunks.push(c))
   const closed = new Promise<boolean>((resolve) => {

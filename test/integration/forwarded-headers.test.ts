@@ -4,7 +4,7 @@
  * `preserveHost`; a request id is added when missing. The client here is always 127.0.0.1.
  */
 import t, { type Test } from 'tap'
-import { rawRequest } from '../helpers/faults.ts'
+import { rawRequest, routeAllTo } from '../helpers/faults.ts'
 import { req, startGateway, type TestGateway } from '../helpers/gateway.ts'
 import { echo, startOrigin, type Origin } from '../helpers/origin.ts'
 
@@ -12,9 +12,7 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
 
 async function setup (t: Test, gatewayYaml: string, backendExtra = ''): Promise<{ g: TestGateway, origin: Origin }> {
   const origin = await startOrigin(t, echo('b'))
-  const g = await startGateway(t, {
-    'r.yaml': `backends:\n  b: { url: "${origin.url}"${backendExtra} }\nroutes:\n  - name: all\n    match: { path: /** }\n    to: b\n`
-  }, gatewayYaml)
+  const g = await startGateway(t, routeAllTo(origin.url, backendExtra), gatewayYaml)
   return { g, origin }
 }
 
@@ -32,7 +30,7 @@ t.test('with the default trustedProxies of 1 the incoming X-Forwarded-* are kept
 
 t.test('several X-Forwarded-For lines from a trusted peer are joined in order before the peer', async (t) => {
   const { g, origin } = await setup(t, 'trustedProxies: 1')
-  const r = await rawRequest(Number(new URL(g.url).port), 'GET /x HTTP/1.1\r\nHost: a\r\nConnection: close\r\n' +
+  const r = await rawRequest(g.url, 'GET /x HTTP/1.1\r\nHost: a\r\nConnection: close\r\n' +
     'X-Forwarded-For: 203.0.113.7\r\nX-Forwarded-For: 198.51.100.2\r\n\r\n')
   t.equal(r.status, 200)
   t.equal(origin.received[0]!.headers['x-forwarded-for'], '203.0.113.7, 198.51.100.2, 127.0.0.1')

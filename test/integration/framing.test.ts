@@ -6,13 +6,10 @@
  * forwarded. Sent as raw bytes: no HTTP client would produce them.
  */
 import t from 'tap'
-import { hangingServer, headerValues, rawRequest } from '../helpers/faults.ts'
+import { hangingServer, headerValues, rawRequest, routeAllTo } from '../helpers/faults.ts'
 import { req, startGateway } from '../helpers/gateway.ts'
 import { startOrigin } from '../helpers/origin.ts'
 
-const routeTo = (url: string): Record<string, string> => ({
-  'r.yaml': `backends:\n  b: { url: "${url}" }\nroutes:\n  - name: all\n    match: { path: /** }\n    to: b\n`
-})
 
 const MALFORMED: Array<[string, string]> = [
   ['Content-Length together with Transfer-Encoding',
@@ -34,8 +31,8 @@ const MALFORMED: Array<[string, string]> = [
 for (const [what, bytes] of MALFORMED) {
   t.test(`a request with ${what} is a 400 bad_request, the connection is closed and the backend receives nothing`, async (t) => {
     const backend = await hangingServer(t)
-    const g = await startGateway(t, routeTo(backend.url))
-    const r = await rawRequest(Number(new URL(g.url).port), bytes)
+    const g = await startGateway(t, routeAllTo(backend.url))
+    const r = await rawRequest(g.url, bytes)
     t.equal(r.status, 400)
     t.same(headerValues(r, 'content-type'), ['application/problem+json'])
     t.same(headerValues(r, 'connection'), ['close'])
@@ -54,9 +51,9 @@ for (const [what, bytes] of MALFORMED) {
 
 t.test('a bad chunk after the head was forwarded is a 400 and the backend request is aborted before it completes', async (t) => {
   const origin = await startOrigin(t)
-  const g = await startGateway(t, routeTo(origin.url))
+  const g = await startGateway(t, routeAllTo(origin.url))
   const head = 'POST /late HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n'
-  const r = await rawRequest(Number(new URL(g.url).port), [head, 'zz\r\nworld\r\n0\r\n\r\n'], { gapMs: 100 })
+  const r = await rawRequest(g.url, [head, 'zz\r\nworld\r\n0\r\n\r\n'], { gapMs: 100 })
   t.equal(r.status, 400)
   t.same(headerValues(r, 'connection'), ['close'])
   t.match(JSON.parse(r.body), { status: 400, code: 'bad_request', route: 'all' })
@@ -70,8 +67,8 @@ t.test('a bad chunk after the head was forwarded is a 400 and the backend reques
 
 t.test('a well-framed chunked request is forwarded whole', async (t) => {
   const origin = await startOrigin(t)
-  const g = await startGateway(t, routeTo(origin.url))
-  const r = await rawRequest(Number(new URL(g.url).port),
+  const g = await startGateway(t, routeAllTo(origin.url))
+  const r = await rawRequest(g.url,
     'POST /ok HTTP/1.1\r\nHost: a\r\nConnection: close\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n')
   t.equal(r.status, 200)
   t.equal(origin.received[0]!.body.toString(), 'hello world')

@@ -4,13 +4,10 @@
  * headers, duplicates included, pass through both ways.
  */
 import t from 'tap'
-import { headerValues, rawRequest } from '../helpers/faults.ts'
+import { headerValues, rawRequest, routeAllTo } from '../helpers/faults.ts'
 import { startGateway } from '../helpers/gateway.ts'
 import { startOrigin, type Handler } from '../helpers/origin.ts'
 
-const routeTo = (url: string): Record<string, string> => ({
-  'r.yaml': `backends:\n  b: { url: "${url}" }\nroutes:\n  - name: all\n    match: { path: /** }\n    to: b\n`
-})
 
 /** Values of header `name` in a Node rawHeaders array, in order. */
 const rawValues = (raw: string[], name: string): string[] => {
@@ -23,10 +20,9 @@ const ok: Handler = (_req, res) => { res.writeHead(200, { 'content-length': 2 })
 
 t.test('hop-by-hop request headers and the headers Connection names are not forwarded to the backend', async (t) => {
   const origin = await startOrigin(t, ok)
-  const g = await startGateway(t, routeTo(origin.url))
-  const port = Number(new URL(g.url).port)
+  const g = await startGateway(t, routeAllTo(origin.url))
   const body = '5\r\nhello\r\n0\r\n\r\n'
-  const r = await rawRequest(port, 'POST /h HTTP/1.1\r\nHost: example.test\r\n' +
+  const r = await rawRequest(g.url, 'POST /h HTTP/1.1\r\nHost: example.test\r\n' +
     'Connection: close, x-secret\r\nx-secret: 1\r\nKeep-Alive: timeout=5\r\nTE: trailers\r\nTrailer: x-t\r\n' +
     'Upgrade: websocket\r\nProxy-Authorization: Basic Zm9vOmJhcg==\r\nProxy-Connection: keep-alive\r\n' +
     'X-Kept: yes\r\nTransfer-Encoding: chunked\r\n\r\n' + body)
@@ -46,9 +42,8 @@ t.test('hop-by-hop request headers and the headers Connection names are not forw
 
 t.test('end-to-end request headers pass through with duplicates kept as separate lines', async (t) => {
   const origin = await startOrigin(t, ok)
-  const g = await startGateway(t, routeTo(origin.url))
-  const port = Number(new URL(g.url).port)
-  const r = await rawRequest(port, 'GET /d HTTP/1.1\r\nHost: example.test\r\nConnection: close\r\n' +
+  const g = await startGateway(t, routeAllTo(origin.url))
+  const r = await rawRequest(g.url, 'GET /d HTTP/1.1\r\nHost: example.test\r\nConnection: close\r\n' +
     'x-multi: a\r\nx-multi: b\r\ncookie: a=1\r\nAccept: text/plain\r\nauthorization: Bearer t\r\n\r\n')
   t.equal(r.status, 200)
   const seen = origin.received[0]!
@@ -74,10 +69,9 @@ t.test('hop-by-hop response headers and the headers Connection names are not ret
     res.addTrailers({ 'x-t': 'v' })
     res.end('hello')
   })
-  const g = await startGateway(t, routeTo(origin.url))
-  const port = Number(new URL(g.url).port)
+  const g = await startGateway(t, routeAllTo(origin.url))
   // HTTP/1.1 keep-alive from the client: the gateway's own Connection/Keep-Alive are what the client gets.
-  const r = await rawRequest(port, 'GET /r HTTP/1.1\r\nHost: example.test\r\n\r\n', { waitMs: 300 })
+  const r = await rawRequest(g.url, 'GET /r HTTP/1.1\r\nHost: example.test\r\n\r\n', { waitMs: 300 })
   t.equal(r.status, 200)
   const names = r.headers.map(([n]) => n)
   for (const h of ['x-secret-res', 'te', 'trailer', 'upgrade', 'proxy-authenticate', 'proxy-connection', 'proxy-x-internal']) {
@@ -99,9 +93,8 @@ t.test('end-to-end response headers pass through, with duplicates and set-cookie
     res.writeHead(201, { 'content-type': 'text/plain', 'content-length': 2 })
     res.end('ok')
   })
-  const g = await startGateway(t, routeTo(origin.url))
-  const port = Number(new URL(g.url).port)
-  const r = await rawRequest(port, 'GET /c HTTP/1.1\r\nHost: example.test\r\nConnection: close\r\n\r\n')
+  const g = await startGateway(t, routeAllTo(origin.url))
+  const r = await rawRequest(g.url, 'GET /c HTTP/1.1\r\nHost: example.test\r\nConnection: close\r\n\r\n')
   t.equal(r.status, 201)
   t.same(headerValues(r, 'x-multi'), ['a', 'b'])
   t.same(headerValues(r, 'set-cookie'), ['s=1; Path=/', 't=2; HttpOnly'], 'each cookie on its own line')

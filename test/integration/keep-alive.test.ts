@@ -3,15 +3,12 @@
  * idle timeout, so the ALB (not figway) closes them and never sends a request onto a
  * connection figway is closing. Upstream connections are pooled and reused.
  */
-import { connect, type Socket } from 'node:net'
+import type { Socket } from 'node:net'
 import t from 'tap'
-import { headerValues, type RawResponse } from '../helpers/faults.ts'
+import { headerValues, openSocket, routeAllTo, type RawResponse } from '../helpers/faults.ts'
 import { req, startGateway } from '../helpers/gateway.ts'
 import { startOrigin } from '../helpers/origin.ts'
 
-const routeTo = (url: string): Record<string, string> => ({
-  'r.yaml': `backends:\n  b: { url: "${url}" }\nroutes:\n  - name: all\n    match: { path: /** }\n    to: b\n`
-})
 
 /** Sends one request on an open socket and reads one response with a content-length body. */
 async function exchange (socket: Socket, path: string): Promise<RawResponse> {
@@ -38,11 +35,9 @@ async function exchange (socket: Socket, path: string): Promise<RawResponse> {
 
 t.test('the data port keeps idle connections 72 s and says so in Keep-Alive: timeout=72', async (t) => {
   const origin = await startOrigin(t)
-  const g = await startGateway(t, routeTo(origin.url))
+  const g = await startGateway(t, routeAllTo(origin.url))
   t.equal(g.gw.data.server.keepAliveTimeout, 72_000)
-  const socket = connect(Number(new URL(g.url).port), '127.0.0.1')
-  t.teardown(() => { socket.destroy() })
-  socket.on('error', () => {})
+  const socket = await openSocket(t, g.url)
   const r = await exchange(socket, '/one')
   t.equal(r.status, 200)
   t.same(headerValues(r, 'connection'), ['keep-alive'])
@@ -51,10 +46,8 @@ t.test('the data port keeps idle connections 72 s and says so in Keep-Alive: tim
 
 t.test("an idle client connection outlives Node's 5 s default and serves the next request", async (t) => {
   const origin = await startOrigin(t)
-  const g = await startGateway(t, routeTo(origin.url))
-  const socket = connect(Number(new URL(g.url).port), '127.0.0.1')
-  t.teardown(() => { socket.destroy() })
-  socket.on('error', () => {})
+  const g = await startGateway(t, routeAllTo(origin.url))
+  const socket = await openSocket(t, g.url)
   let closed = false
   socket.on('close', () => { closed = true })
   t.equal((await exchange(socket, '/first')).status, 200)
@@ -67,7 +60,7 @@ t.test('upstream connections are kept alive and reused for sequential requests',
   const origin = await startOrigin(t)
   let connections = 0
   origin.server.on('connection', () => { connections++ })
-  const g = await startGateway(t, routeTo(origin.url))
+  const g = await startGateway(t, routeAllTo(origin.url))
   for (let i = 0; i < 5; i++) t.equal((await req(`${g.url}/seq-${i}`)).status, 200)
   t.equal(origin.received.length, 5)
   t.equal(connections, 1, 'five requests, one backend connection')

@@ -6,17 +6,13 @@
  * connections, so they are enforced to within the gateway's check interval (1 s).
  */
 import t from 'tap'
-import { headerValues, rawRequest } from '../helpers/faults.ts'
+import { headerValues, rawRequest, routeAllTo } from '../helpers/faults.ts'
 import { req, startGateway, type TestGateway } from '../helpers/gateway.ts'
 import { startOrigin, type Handler } from '../helpers/origin.ts'
 
 const CHECK_INTERVAL_MS = 1_000
 const SLACK_MS = 500
 
-const routeTo = (url: string): Record<string, string> => ({
-  'r.yaml': `backends:\n  b: { url: "${url}" }\nroutes:\n  - name: all\n    match: { path: /** }\n    to: b\n`
-})
-const port = (g: TestGateway): number => Number(new URL(g.url).port)
 
 async function localReplies (g: TestGateway): Promise<string[]> {
   return (await req(`${g.opsUrl}/metrics`)).text.split('\n').filter((l) => l.startsWith('figway_local_replies_total{'))
@@ -24,8 +20,8 @@ async function localReplies (g: TestGateway): Promise<string[]> {
 
 t.test('a header section over limits.headerBytes is refused with 431 and the connection closed', async (t) => {
   const origin = await startOrigin(t)
-  const g = await startGateway(t, routeTo(origin.url), 'limits: { headerBytes: 4096 }')
-  const r = await rawRequest(port(g), `GET /big HTTP/1.1\r\nHost: a\r\nx-big: ${'a'.repeat(5000)}\r\n\r\n`)
+  const g = await startGateway(t, routeAllTo(origin.url), 'limits: { headerBytes: 4096 }')
+  const r = await rawRequest(g.url, `GET /big HTTP/1.1\r\nHost: a\r\nx-big: ${'a'.repeat(5000)}\r\n\r\n`)
   t.equal(r.status, 431)
   t.same(headerValues(r, 'content-type'), ['application/problem+json'])
   t.match(JSON.parse(r.body), { type: 'about:blank', status: 431, code: 'request_headers_too_large' })
@@ -39,18 +35,18 @@ t.test('a header section over limits.headerBytes is refused with 431 and the con
 
 t.test('a header section under limits.headerBytes is forwarded', async (t) => {
   const origin = await startOrigin(t)
-  const g = await startGateway(t, routeTo(origin.url), 'limits: { headerBytes: 4096 }')
-  const r = await rawRequest(port(g), `GET /fits HTTP/1.1\r\nHost: a\r\nConnection: close\r\nx-big: ${'a'.repeat(3500)}\r\n\r\n`)
+  const g = await startGateway(t, routeAllTo(origin.url), 'limits: { headerBytes: 4096 }')
+  const r = await rawRequest(g.url, `GET /fits HTTP/1.1\r\nHost: a\r\nConnection: close\r\nx-big: ${'a'.repeat(3500)}\r\n\r\n`)
   t.equal(r.status, 200)
   t.equal(origin.received[0]!.headers['x-big'], 'a'.repeat(3500))
 })
 
 t.test('a client that sends its headers too slowly gets a 408 after headersTimeout and the connection closed', async (t) => {
   const origin = await startOrigin(t)
-  const g = await startGateway(t, routeTo(origin.url), 'limits: { headersTimeout: 500ms, requestTimeout: 1s }')
+  const g = await startGateway(t, routeAllTo(origin.url), 'limits: { headersTimeout: 500ms, requestTimeout: 1s }')
   const lines = ['GET /slow-head HTTP/1.1\r\n', 'Host: a\r\n', ...Array.from({ length: 20 }, (_, i) => `x-line-${i}: 1\r\n`)]
   const start = performance.now()
-  const r = await rawRequest(port(g), lines, { gapMs: 150, waitMs: 5_000 })
+  const r = await rawRequest(g.url, lines, { gapMs: 150, waitMs: 5_000 })
   const elapsed = performance.now() - start
   t.equal(r.status, 408)
   t.match(JSON.parse(r.body), { status: 408, code: 'request_timeout' })
@@ -64,10 +60,10 @@ t.test('a client that sends its headers too slowly gets a 408 after headersTimeo
 t.test('a client whose body is still arriving at requestTimeout gets a 408, and the backend request is aborted', async (t) => {
   let backendAborted = false
   const origin = await startOrigin(t, (req) => { req.on('close', () => { backendAborted = !req.complete }); req.resume() }, { streaming: true })
-  const g = await startGateway(t, routeTo(origin.url), 'limits: { headersTimeout: 500ms, requestTimeout: 1s }')
+  const g = await startGateway(t, routeAllTo(origin.url), 'limits: { headersTimeout: 500ms, requestTimeout: 1s }')
   const parts = ['POST /slow-body HTTP/1.1\r\nHost: a\r\nContent-Length: 100\r\n\r\n', ...Array.from({ length: 9 }, () => 'aaaaaaaaaa')]
   const start = performance.now()
-  const r = await rawRequest(port(g), parts, { gapMs: 300, waitMs: 5_000 })
+  const r = await rawRequest(g.url, parts, { gapMs: 300, waitMs: 5_000 })
   const elapsed = performance.now() - start
   t.equal(r.status, 408)
   t.same(headerValues(r, 'connection'), ['close'])
@@ -84,9 +80,9 @@ t.test('a client whose body is still arriving at requestTimeout gets a 408, and 
 t.test('a requestTimeout after the backend started answering cuts the response instead of writing a 408 into it', async (t) => {
   const early: Handler = (req, res) => { res.writeHead(200, { 'content-type': 'text/plain' }); res.write('early\n'); req.resume() }
   const origin = await startOrigin(t, early, { streaming: true })
-  const g = await startGateway(t, routeTo(origin.url), 'limits: { headersTimeout: 500ms, requestTimeout: 1s }')
+  const g = await startGateway(t, routeAllTo(origin.url), 'limits: { headersTimeout: 500ms, requestTimeout: 1s }')
   const parts = ['POST /answered HTTP/1.1\r\nHost: a\r\nContent-Length: 100\r\n\r\n', ...Array.from({ length: 9 }, () => 'aaaaaaaaaa')]
-  const r = await rawRequest(port(g), parts, { gapMs: 300, waitMs: 5_000 })
+  const r = await rawRequest(g.url, parts, { gapMs: 300, waitMs: 5_000 })
   t.equal(r.status, 200)
   t.ok(r.closedByServer, 'the gateway closed the connection')
   t.equal(r.body, '6\r\nearly\n\r\n', 'the chunked body is cut short: no last chunk, and nothing else written into it')

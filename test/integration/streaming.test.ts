@@ -7,18 +7,15 @@
  * log says client_closed.
  */
 import { createHash } from 'node:crypto'
-import { connect } from 'node:net'
 import { Readable } from 'node:stream'
 import t from 'tap'
 import { request } from 'undici'
+import { openSocket, routeAllTo } from '../helpers/faults.ts'
 import { startGateway, type TestGateway } from '../helpers/gateway.ts'
 import { startOrigin } from '../helpers/origin.ts'
 
 const MB = 1024 * 1024
 
-const routeTo = (url: string): Record<string, string> => ({
-  'r.yaml': `backends:\n  b: { url: "${url}" }\nroutes:\n  - name: all\n    match: { path: /** }\n    to: b\n`
-})
 
 /** A promise with its resolver, and a way to wait for it with a deadline. */
 function signal (): { fire: () => void, fired: () => boolean, wait: (ms: number) => Promise<boolean> } {
@@ -45,7 +42,7 @@ t.test('a 20 MB request body streams to the backend, which sees its first bytes 
     req.on('data', (c: Buffer) => { bytes += c.length; hash.update(c); firstBytes.fire() })
     req.on('end', () => { res.end(JSON.stringify({ bytes, sha256: hash.digest('hex') })) })
   }, { streaming: true })
-  const g = await startGateway(t, routeTo(origin.url))
+  const g = await startGateway(t, routeAllTo(origin.url))
 
   const CHUNK = 64 * 1024
   const TOTAL = 20 * MB
@@ -89,7 +86,7 @@ t.test('a slow response reaches the client chunk by chunk, the first before the 
       res.end()
     })
   })
-  const g = await startGateway(t, routeTo(origin.url))
+  const g = await startGateway(t, routeAllTo(origin.url))
   const r = await request(`${g.url}/slow`)
   t.equal(r.statusCode, 200)
   const chunks: Buffer[] = []
@@ -123,13 +120,10 @@ t.test('a client that stops reading makes the backend wait on drain instead of t
     }
     pump()
   })
-  const g = await startGateway(t, routeTo(origin.url))
-  const socket = connect(Number(new URL(g.url).port), '127.0.0.1')
-  t.teardown(() => { socket.destroy() })
+  const g = await startGateway(t, routeAllTo(origin.url))
+  const socket = await openSocket(t, g.url)
   let received = 0
   socket.on('data', (c: Buffer) => { received += c.length })
-  socket.on('error', () => {})
-  await new Promise<void>((resolve) => socket.once('connect', () => resolve()))
   socket.write('GET /big HTTP/1.1\r\nHost: a\r\n\r\n')
   // Read a little, then stop reading altogether.
   await new Promise((resolve) => setTimeout(resolve, 100))
@@ -170,9 +164,8 @@ t.test('a client that disconnects before the response makes the gateway abort th
     arrived.fire()
     res.on('close', () => upstreamClosed.fire()) // never answered: only the gateway can close it
   })
-  const g = await startGateway(t, routeTo(origin.url))
-  const socket = connect(Number(new URL(g.url).port), '127.0.0.1')
-  socket.on('error', () => {})
+  const g = await startGateway(t, routeAllTo(origin.url))
+  const socket = await openSocket(t, g.url)
   socket.write('GET /gone HTTP/1.1\r\nHost: a\r\n\r\n')
   t.ok(await arrived.wait(2_000), 'the request reached the backend')
   socket.destroy()
@@ -188,9 +181,8 @@ t.test('a client that disconnects mid-upload makes the gateway abort the upstrea
     req.on('data', () => firstBytes.fire())
     req.on('close', () => { completed = req.complete; upstreamClosed.fire() })
   }, { streaming: true })
-  const g = await startGateway(t, routeTo(origin.url))
-  const socket = connect(Number(new URL(g.url).port), '127.0.0.1')
-  socket.on('error', () => {})
+  const g = await startGateway(t, routeAllTo(origin.url))
+  const socket = await openSocket(t, g.url)
   socket.write(`PUT /half HTTP/1.1\r\nHost: a\r\nContent-Length: ${10 * MB}\r\n\r\n`)
   socket.write(Buffer.alloc(MB, 0x62))
   t.ok(await firstBytes.wait(2_000), 'the backend was receiving the body')
@@ -209,7 +201,7 @@ t.test('a client that disconnects mid-response makes the gateway stop reading fr
     res.on('finish', () => { finished = true })
     res.on('close', () => { clearInterval(timer); upstreamClosed.fire() })
   })
-  const g = await startGateway(t, routeTo(origin.url))
+  const g = await startGateway(t, routeAllTo(origin.url))
   const r = await request(`${g.url}/endless`)
   t.equal(r.statusCode, 200)
   for await (const _ of r.body) break // one chunk, then hang up

@@ -7,15 +7,12 @@
  */
 import t, { type Test } from 'tap'
 import { request } from 'undici'
-import { hangingServer, partialBodyServer, unansweredListener } from '../helpers/faults.ts'
+import { hangingServer, partialBodyServer, routeAllTo, unansweredListener } from '../helpers/faults.ts'
 import { req, startGateway, type TestGateway } from '../helpers/gateway.ts'
 
 const PRECISION_MS = 10
 const TRIES = 3
 
-const routeTo = (url: string, backendKeys: string, routeKeys = ''): Record<string, string> => ({
-  'r.yaml': `backends:\n  b: { url: "${url}"${backendKeys} }\nroutes:\n  - name: all\n    match: { path: /** }\n    to: b\n${routeKeys}`
-})
 
 interface Try { elapsedMs: number, durationMs: number }
 
@@ -55,7 +52,7 @@ async function accessLine (g: TestGateway, path: string): Promise<Record<string,
 
 t.test('a backend that accepts but never answers gets a 504 upstream_timeout when perTryTimeout passes', async (t) => {
   const backend = await hangingServer(t)
-  const g = await startGateway(t, routeTo(backend.url, ', perTryTimeout: 300ms, timeout: 5s'))
+  const g = await startGateway(t, routeAllTo(backend.url, ', perTryTimeout: 300ms, timeout: 5s'))
   await precise(t, g, 300, async (path) => {
     const r = await req(g.url + path)
     t.equal(r.status, 504)
@@ -70,7 +67,7 @@ t.test('a backend that accepts but never answers gets a 504 upstream_timeout whe
 t.test('the whole-request timeout, when smaller than perTryTimeout, gives a 504 upstream_timeout when it passes', async (t) => {
   const backend = await hangingServer(t)
   // Route keys override the backend's.
-  const g = await startGateway(t, routeTo(backend.url, ', timeout: 5s', '    timeout: 200ms\n    perTryTimeout: 2s\n'))
+  const g = await startGateway(t, routeAllTo(backend.url, ', timeout: 5s', '    timeout: 200ms\n    perTryTimeout: 2s\n'))
   await precise(t, g, 200, async (path) => {
     const r = await req(g.url + path)
     t.equal(r.status, 504)
@@ -82,7 +79,7 @@ t.test('the whole-request timeout, when smaller than perTryTimeout, gives a 504 
 
 t.test('a backend that sends headers and then stalls its body past the timeout has the client connection cut', async (t) => {
   const backend = await partialBodyServer(t, { length: 100_000, sent: 1_000, reset: false })
-  const g = await startGateway(t, routeTo(backend.url, ', timeout: 250ms, perTryTimeout: 200ms'))
+  const g = await startGateway(t, routeAllTo(backend.url, ', timeout: 250ms, perTryTimeout: 200ms'))
   await precise(t, g, 250, async (path) => {
     const r = await request(g.url + path)
     t.equal(r.statusCode, 200, 'the headers went out before the stall')
@@ -93,7 +90,7 @@ t.test('a backend that sends headers and then stalls its body past the timeout h
 
 t.test('a backend that never completes the TCP handshake gets a 502 upstream_unreachable when connectTimeout passes', async (t) => {
   const backend = await unansweredListener(t)
-  const g = await startGateway(t, routeTo(backend.url, ', connectTimeout: 200ms, perTryTimeout: 2s, timeout: 3s'))
+  const g = await startGateway(t, routeAllTo(backend.url, ', connectTimeout: 200ms, perTryTimeout: 2s, timeout: 3s'))
   await precise(t, g, 200, async (path) => {
     const r = await req(g.url + path)
     t.equal(r.status, 502)

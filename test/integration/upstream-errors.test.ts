@@ -5,12 +5,9 @@
  */
 import t from 'tap'
 import { request } from 'undici'
-import { partialBodyServer, refusingUrl, resetBeforeHeadersServer } from '../helpers/faults.ts'
+import { partialBodyServer, refusingUrl, resetBeforeHeadersServer, routeAllTo } from '../helpers/faults.ts'
 import { req, startGateway, type TestGateway } from '../helpers/gateway.ts'
 
-const routeTo = (url: string): Record<string, string> => ({
-  'r.yaml': `backends:\n  b: { url: "${url}" }\nroutes:\n  - name: all\n    match: { path: /** }\n    to: b\n`
-})
 
 async function localReplies (g: TestGateway): Promise<string> {
   const m = await req(`${g.opsUrl}/metrics`)
@@ -18,7 +15,7 @@ async function localReplies (g: TestGateway): Promise<string> {
 }
 
 t.test('a backend that refuses the connection gives a 502 upstream_unreachable, counted and logged', async (t) => {
-  const g = await startGateway(t, routeTo(await refusingUrl()))
+  const g = await startGateway(t, routeAllTo(await refusingUrl()))
   for (let i = 0; i < 2; i++) {
     const r = await req(`${g.url}/refused`)
     t.equal(r.status, 502)
@@ -34,7 +31,7 @@ t.test('a backend that refuses the connection gives a 502 upstream_unreachable, 
 
 t.test('a backend that resets the connection before any response header gives a 502 upstream_reset', async (t) => {
   const backend = await resetBeforeHeadersServer(t)
-  const g = await startGateway(t, routeTo(backend.url))
+  const g = await startGateway(t, routeAllTo(backend.url))
   const r = await req(`${g.url}/reset`)
   t.equal(r.status, 502)
   t.match(r.json(), { status: 502, code: 'upstream_reset', route: 'all' })
@@ -45,7 +42,7 @@ t.test('a backend that resets the connection before any response header gives a 
 
 t.test('a backend that resets mid-body cuts the client connection and the access log says upstream_reset', async (t) => {
   const backend = await partialBodyServer(t, { length: 100_000, sent: 1_000, reset: true, afterMs: 30 })
-  const g = await startGateway(t, routeTo(backend.url))
+  const g = await startGateway(t, routeAllTo(backend.url))
   const r = await request(`${g.url}/midbody`)
   t.equal(r.statusCode, 200, "the backend's status went out with its headers")
   t.equal(r.headers['content-length'], '100000')
