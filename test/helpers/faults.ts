@@ -22,7 +22,7 @@ export interface FaultServer {
   readonly url: string
   readonly port: number
   readonly server: Server
-  /** Request heads (up to the blank line) received, one per request. */
+  /** Request heads (up to the blank line) received: the first on each connection, as no response is ever completed. */
   readonly heads: string[]
   /** Connections accepted so far. */
   readonly accepted: number
