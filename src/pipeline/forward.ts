@@ -1,7 +1,11 @@
 /**
  * Stage `forward` for HTTP backends: one undici dispatch on the backend's pool, streaming the
  * request body up and the response body down with backpressure, under two deadlines:
- * `perTryTimeout` (attempt start → response headers) and `timeout` (the whole exchange).
+ * - `perTryTimeout`: how long the backend may take to answer once it has the request. While
+ *   a request body is still being sent, it is an idle timeout that every chunk sent re-arms,
+ *   so a large upload that keeps moving never times out because it is large.
+ * - `timeout`: the whole exchange, counted from when the request has been sent (at once for a
+ *   request without a body), as Envoy's route timeout counts from the end of the request.
  * Timers reply on their own schedule, not undici's: a deadline that expires while the
  * request still waits for a connection is answered at once, and the pending dispatch is
  * aborted as soon as undici hands it a controller.
@@ -13,7 +17,7 @@ import type { PipelineDeps } from './deps.ts'
 import type { Exchange } from './exchange.ts'
 import { record } from './record.ts'
 import { localReply } from './reply.ts'
-import { downstreamHeaders } from './shape.ts'
+import { bodyPending, downstreamHeaders, requestHasBody } from './shape.ts'
 
 type Controller = Dispatcher.DispatchController
 
@@ -26,16 +30,22 @@ export class ForwardHandler implements Dispatcher.DispatchHandler {
   #finished = false
   #perTry: NodeJS.Timeout | null = null
   #total: NodeJS.Timeout | null = null
+  readonly #totalMs: number
   #onDrain: (() => void) | null = null
 
-  constructor (deps: PipelineDeps, ex: Exchange, policy: Policy) {
+  constructor (deps: PipelineDeps, ex: Exchange, policy: Policy, hasBody: boolean) {
     this.#deps = deps
     this.#ex = ex
-    const total = policy.timeoutMs
+    this.#totalMs = policy.timeoutMs
     const perTry = policy.perTryTimeoutMs
-    if (total > 0) this.#total = setTimeout(() => this.#fail(new UpstreamTimeoutError('total', total)), total)
-    if (perTry > 0 && (total === 0 || perTry < total)) this.#perTry = setTimeout(() => this.#fail(new UpstreamTimeoutError('perTry', perTry)), perTry)
+    if (perTry > 0) this.#perTry = setTimeout(() => this.#fail(new UpstreamTimeoutError('perTry', perTry)), perTry)
+    if (!hasBody) this.#armTotal()
     ex.res.once('close', () => { if (!this.#finished) this.#fail(new ClientClosedError()) })
+  }
+
+  #armTotal (): void {
+    const total = this.#totalMs
+    if (total > 0 && this.#total === null && !this.#finished) this.#total = setTimeout(() => this.#fail(new UpstreamTimeoutError('total', total)), total)
   }
 
   onRequestStart (controller: Controller): void {
@@ -43,15 +53,27 @@ export class ForwardHandler implements Dispatcher.DispatchHandler {
     if (this.#abortReason !== null) controller.abort(this.#abortReason)
   }
 
+  onBodySent (): void {
+    // Upload progress: the backend is reading, so its per-try clock starts again.
+    if (this.#perTry !== null && !this.#responded) this.#perTry.refresh()
+  }
+
+  onRequestSent (): void {
+    if (this.#perTry !== null && !this.#responded) this.#perTry.refresh()
+    this.#armTotal()
+  }
+
   onResponseStart (controller: Controller, statusCode: number, headers: Record<string, string | string[] | undefined>): void {
     if (this.#finished) { controller.abort(this.#abortReason ?? new Error('exchange finished')); return }
     if (statusCode < 200) return // 1xx: Node's server sends its own 100-continue
     if (this.#perTry !== null) { clearTimeout(this.#perTry); this.#perTry = null }
+    // An early answer (before the whole request body was sent) still gets the whole deadline.
+    this.#armTotal()
     const ex = this.#ex
     const res = ex.res
     ex.status = statusCode
     const out = downstreamHeaders(headers)
-    if (this.#deps.state.draining) out.connection = 'close'
+    if (this.#deps.state.draining || bodyPending(ex.req)) out.connection = 'close'
     if (this.#deps.config.debugHeaders) {
       out['x-figway-route'] = ex.route!.name
       out['x-figway-backend'] = ex.backend!.name
@@ -123,10 +145,9 @@ export class ForwardHandler implements Dispatcher.DispatchHandler {
 export function forwardHttp (deps: PipelineDeps, ex: Exchange, headers: string[], policy: Policy): void {
   const req = ex.req
   const backend = ex.backend!
-  const hasBody = req.headers['transfer-encoding'] !== undefined ||
-    (req.headers['content-length'] !== undefined && req.headers['content-length'] !== '0')
+  const hasBody = requestHasBody(req)
   ex.attempts = 1
-  const handler = new ForwardHandler(deps, ex, policy)
+  const handler = new ForwardHandler(deps, ex, policy, hasBody)
   deps.upstreams.pool(backend).dispatch({
     method: ex.method,
     path: ex.upstreamPath + ex.query,

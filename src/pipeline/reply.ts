@@ -6,6 +6,7 @@ import { LOCAL_REPLIES, problemBody, type LocalReplyCode } from '../errors.ts'
 import type { PipelineDeps } from './deps.ts'
 import type { Exchange } from './exchange.ts'
 import { record } from './record.ts'
+import { bodyPending } from './shape.ts'
 
 export function localReply (deps: PipelineDeps, ex: Exchange, code: LocalReplyCode, detail?: string, extraHeaders?: Record<string, string>): void {
   const status = LOCAL_REPLIES[code].status
@@ -22,7 +23,7 @@ export function localReply (deps: PipelineDeps, ex: Exchange, code: LocalReplyCo
       'x-request-id': ex.reqId,
       ...extraHeaders
     }
-    if (deps.state.draining) headers.connection = 'close'
+    if (deps.state.draining || bodyPending(ex.req)) headers.connection = 'close'
     res.writeHead(status, headers)
     res.end(ex.method === 'HEAD' ? undefined : body)
   }

@@ -85,3 +85,17 @@ export function downstreamHeaders (headers: Record<string, string | string[] | u
   }
   return out
 }
+
+/** The request announces a body (RFC 9112 §6.3: Transfer-Encoding, or a non-zero Content-Length). */
+export function requestHasBody (req: IncomingMessage): boolean {
+  const cl = req.headers['content-length']
+  return req.headers['transfer-encoding'] !== undefined || (cl !== undefined && cl !== '0')
+}
+
+/**
+ * A response is about to go out while the request body is still arriving: the connection
+ * cannot be reused (its remaining bytes would be read as the next request), so it is closed.
+ */
+export function bodyPending (req: IncomingMessage): boolean {
+  return !req.complete && requestHasBody(req)
+}

@@ -102,6 +102,10 @@ export function compileTable (src: RouteSources, defaults: Policy, version: numb
     names.set(s.name, r)
     const pattern = compilePattern(s.match.path)
     if (typeof pattern === 'string') { at(r, [s.name, 'match.path'], pattern, [...r.path, 'match', 'path']); continue }
+    // Connections are pooled per backend, so their settings belong to the backend.
+    for (const key of ['connectTimeout', 'maxInFlight'] as const) {
+      if (s[key] !== undefined) at(r, [s.name, key], `"${key}" is a backend setting (connections are pooled per backend); set it on the backend`, [...r.path, key])
+    }
     for (const key of ['shadow', 'rollout', 'rateLimit', 'grpc'] as const) {
       if (s[key] !== undefined) at(r, [s.name, key], `"${key}" is not supported by this version of figway yet`, [...r.path, key])
     }

@@ -49,3 +49,12 @@ t.test('a duration written as a bare number is refused; 0 is allowed', async (t)
   const zero = writeTree(t, { 'config/gateway.yaml': 'defaults:\n  timeout: 0\n' })
   t.equal(loadGatewayConfig(join(zero, 'config/gateway.yaml'), {}).defaults.timeoutMs, 0)
 })
+
+t.test('connectTimeout and maxInFlight on a route are refused: they belong to the backend', async (t) => {
+  const dir = writeTree(t, {
+    'routes/r.yaml': backends + 'routes:\n  - name: h\n    match: { path: /** }\n    to: a\n    connectTimeout: 1s\n    maxInFlight: 5\n'
+  })
+  const issues = issuesOf(() => tableOf(dir))
+  t.same(issues.map((i) => [i.line, i.path]), [[8, 'h.connectTimeout'], [9, 'h.maxInFlight']])
+  t.match(issues[0]!.message, /backend setting/)
+})
