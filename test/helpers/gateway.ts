@@ -1,6 +1,7 @@
 /**
  * Starts a real figway gateway for a test: a temporary folder with config/gateway.yaml and
- * routes/*.yaml, both ports bound on 127.0.0.1:0, logs captured in memory.
+ * routes/*.yaml, both ports bound on 127.0.0.1:0, logs captured in memory. Also reads what a
+ * gateway reports: its /metrics samples and its access-log lines.
  */
 import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -10,6 +11,8 @@ import { request as undiciRequest, Agent, type Dispatcher } from 'undici'
 import { createGateway, type Gateway } from '../../src/app.ts'
 import { loadGatewayConfig } from '../../src/config/load.ts'
 import { createLogger } from '../../src/telemetry/logger.ts'
+import { echo, startOrigin, type Origin } from './origin.ts'
+import { routesFile } from './routes.ts'
 
 export interface TestGateway {
   readonly gw: Gateway
@@ -80,6 +83,18 @@ export async function startGateway (t: Teardown, routes: Record<string, string>,
   }
 }
 
+/**
+ * One origin per name, each echoing its own name, behind a gateway whose single route file
+ * has a backend of the same name for each origin and then the YAML list `routes` (each
+ * route's `to:` names an origin): a response's `origin` says which backend served it.
+ */
+export async function gatewayWith<N extends string> (t: Teardown, names: readonly N[], routes: string): Promise<{ g: TestGateway, origins: Record<N, Origin> }> {
+  const origins = {} as Record<N, Origin>
+  for (const n of names) origins[n] = await startOrigin(t, echo(n))
+  const g = await startGateway(t, { 'routes.yaml': routesFile(origins, routes) })
+  return { g, origins }
+}
+
 export interface Res {
   status: number
   headers: Record<string, string | string[] | undefined>
@@ -104,3 +119,67 @@ export function agent (t: Teardown, connections = 16): Agent {
 }
 
 export const sleep = async (ms: number): Promise<void> => { await new Promise((resolve) => setTimeout(resolve, ms)) }
+
+/** Polls `cond` every `everyMs` until it holds or `ms` have passed; resolves with whether it held. */
+export async function eventually (cond: () => boolean | Promise<boolean>, ms: number, everyMs = 10): Promise<boolean> {
+  const end = Date.now() + ms
+  for (;;) {
+    if (await cond()) return true
+    if (Date.now() > end) return false
+    await sleep(everyMs)
+  }
+}
+
+interface Ops { readonly opsUrl: string }
+
+/** The text of GET /metrics on the ops port (of a TestGateway or a GatewayProcess). */
+export async function metricsText (g: Ops): Promise<string> {
+  return (await req(`${g.opsUrl}/metrics`)).text
+}
+
+/** Parses Prometheus text into "name{labels}" → value. */
+export function samples (text: string): Map<string, number> {
+  const m = new Map<string, number>()
+  for (const line of text.split('\n')) {
+    if (line === '' || line.startsWith('#')) continue
+    const i = line.lastIndexOf(' ')
+    m.set(line.slice(0, i), Number(line.slice(i + 1)))
+  }
+  return m
+}
+
+/** GET /metrics, parsed by samples(). */
+export async function scrape (g: Ops): Promise<Map<string, number>> {
+  return samples(await metricsText(g))
+}
+
+/** The figway_local_replies_total sample lines of /metrics, as written (`…{code="x"} n`). */
+export async function localReplies (g: Ops): Promise<string[]> {
+  return (await metricsText(g)).split('\n').filter((l) => l.startsWith('figway_local_replies_total{'))
+}
+
+/** figway_config_reloads_total for `result`; throws when /metrics has no such sample. */
+export async function reloadCount (g: Ops, result: 'success' | 'failure'): Promise<number> {
+  const n = (await scrape(g)).get(`figway_config_reloads_total{result="${result}"}`)
+  if (n === undefined) throw new Error(`no figway_config_reloads_total{result="${result}"} in /metrics`)
+  return n
+}
+
+interface Logged { readonly logs: ReadonlyArray<Record<string, unknown>> }
+
+/** The access-log lines written so far, in order. */
+export function accessLines (g: Logged): Array<Record<string, unknown>> {
+  return g.logs.filter((l) => l.msg === 'access')
+}
+
+/**
+ * The access line for `path`. It is written when the exchange ends, which may trail the
+ * client by a tick, so this waits up to `ms` for it; throws if none comes.
+ */
+export async function accessLine (g: Logged, path: string, ms = 2_000): Promise<Record<string, unknown>> {
+  const find = (): Record<string, unknown> | undefined => accessLines(g).find((l) => l.path === path)
+  await eventually(() => find() !== undefined, ms)
+  const line = find()
+  if (line === undefined) throw new Error(`no access line for ${path}`)
+  return line
+}

@@ -3,11 +3,9 @@ import { join, relative } from 'node:path'
 import { echo, startOrigin } from '../helpers/origin.ts'
 import { adminHeaders, req, sleep, startGateway } from '../helpers/gateway.ts'
 import { REPO_ROOT, runCli, writeConfigTree } from '../helpers/process.ts'
+import { monolithFile } from '../helpers/routes.ts'
 
 const GATEWAY_YAML = 'listen: { host: 127.0.0.1, port: 0 }\nops: { host: 127.0.0.1, port: 0, token: t }\nroutes: ../routes\ntelemetry: { tracing: { exporter: none } }\n'
-
-const monolithFile = (url: string): string =>
-  `backends:\n  monolith: { url: "${url}" }\nroutes:\n  - name: monolith\n    match: { path: /** }\n    to: monolith\n`
 
 const ordersFile = (url: string): string => [
   'backends:',

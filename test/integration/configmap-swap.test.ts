@@ -3,7 +3,8 @@ import { mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, symlinkSync, w
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { echo, startOrigin } from '../helpers/origin.ts'
-import { adminHeaders, req, sleep, startGateway } from '../helpers/gateway.ts'
+import { adminHeaders, eventually, req, startGateway } from '../helpers/gateway.ts'
+import { monolithFile, routeFile } from '../helpers/routes.ts'
 
 /**
  * A ConfigMap volume the way the kubelet lays it out: the real files live in a timestamped
@@ -36,25 +37,13 @@ class ConfigMapVolume {
   }
 }
 
-const routeFile = (backend: string, url: string, route: string, path: string): string =>
-  `backends:\n  ${backend}: { url: "${url}" }\nroutes:\n  - name: ${route}\n    match: { path: ${path} }\n    to: ${backend}\n`
-
-async function eventually (fn: () => Promise<boolean>, ms: number): Promise<boolean> {
-  const end = Date.now() + ms
-  for (;;) {
-    if (await fn()) return true
-    if (Date.now() > end) return false
-    await sleep(25)
-  }
-}
-
 t.test('a ConfigMap update (the kubelet\'s ..data symlink swap) reloads the new content', async (t) => {
   const mono = await startOrigin(t, echo('monolith'))
   const v1 = await startOrigin(t, echo('orders-v1'))
   const v2 = await startOrigin(t, echo('orders-v2'))
   const cm = new ConfigMapVolume(mkdtempSync(join(tmpdir(), 'figway-cm-')))
   t.teardown(() => rmSync(cm.dir, { recursive: true, force: true }))
-  const monolith = routeFile('monolith', mono.url, 'monolith', '/**')
+  const monolith = monolithFile(mono.url)
   cm.update({ 'monolith.yaml': monolith, 'orders.yaml': routeFile('orders', v1.url, 'orders', '/api/orders/**') })
 
   // The fs.watch events are what must trigger the reload: the poll is far slower than the deadline.
@@ -78,10 +67,10 @@ t.test('dot-entries in the routes folder are never read as route files', async (
   const mono = await startOrigin(t, echo('monolith'))
   const cm = new ConfigMapVolume(mkdtempSync(join(tmpdir(), 'figway-cm-')))
   t.teardown(() => rmSync(cm.dir, { recursive: true, force: true }))
-  cm.update({ 'monolith.yaml': routeFile('monolith', mono.url, 'monolith', '/**') })
+  cm.update({ 'monolith.yaml': monolithFile(mono.url) })
   // Were any of these read, the table would fail to load: broken YAML and a duplicate route.
   writeFileSync(join(cm.dir, '.monolith.yaml.swp'), 'routes: [ {')
-  writeFileSync(join(cm.dir, '..stray.yaml'), routeFile('monolith', mono.url, 'monolith', '/**'))
+  writeFileSync(join(cm.dir, '..stray.yaml'), monolithFile(mono.url))
   symlinkSync('..data/monolith.yaml', join(cm.dir, '.shadow-copy.yaml'))
 
   const g = await startGateway(t, {}, `routes: "${cm.dir}"`)

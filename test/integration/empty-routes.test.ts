@@ -1,11 +1,12 @@
 import t from 'tap'
 import { startOrigin } from '../helpers/origin.ts'
 import { req, startGateway } from '../helpers/gateway.ts'
+import { routeFile } from '../helpers/routes.ts'
 
 t.test('an emptied routes folder is refused and the previous table keeps serving', async (t) => {
   const mono = await startOrigin(t)
   const g = await startGateway(t, {
-    'a.yaml': `backends:\n  m: { url: "${mono.url}" }\nroutes:\n  - name: all\n    match: { path: /** }\n    to: m\n`
+    'a.yaml': routeFile('m', mono.url, 'all', '/**')
   })
   g.writeRoutes('a.yaml', `backends:\n  m: { url: "${mono.url}" }\n`)
   const r = await g.gw.reload('test')

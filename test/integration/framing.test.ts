@@ -7,9 +7,8 @@
  */
 import t from 'tap'
 import { hangingServer, headerValues, rawRequest, routeAllTo } from '../helpers/faults.ts'
-import { req, startGateway } from '../helpers/gateway.ts'
+import { accessLines, metricsText, sleep, startGateway } from '../helpers/gateway.ts'
 import { startOrigin } from '../helpers/origin.ts'
-
 
 const MALFORMED: Array<[string, string]> = [
   ['Content-Length together with Transfer-Encoding',
@@ -39,13 +38,12 @@ for (const [what, bytes] of MALFORMED) {
     t.match(JSON.parse(r.body), { type: 'about:blank', status: 400, code: 'bad_request' })
     t.ok(r.closedByServer, 'the gateway closed the connection')
     // Give a forwarded request time to arrive, if one was wrongly sent.
-    await new Promise((resolve) => setTimeout(resolve, 50))
+    await sleep(50)
     t.equal(backend.heads.length, 0, 'no request reached the backend')
-    const access = g.logs.filter((l) => l.msg === 'access')
+    const access = accessLines(g)
     t.equal(access.length, 1, 'one access line')
     t.match(access[0], { status: 400, code: 'bad_request' })
-    const metrics = await req(`${g.opsUrl}/metrics`)
-    t.match(metrics.text, /figway_local_replies_total\{code="bad_request"\} 1\n/)
+    t.match(await metricsText(g), /figway_local_replies_total\{code="bad_request"\} 1\n/)
   })
 }
 
@@ -58,9 +56,9 @@ t.test('a bad chunk after the head was forwarded is a 400 and the backend reques
   t.same(headerValues(r, 'connection'), ['close'])
   t.match(JSON.parse(r.body), { status: 400, code: 'bad_request', route: 'all' })
   t.ok(r.closedByServer, 'the gateway closed the connection')
-  await new Promise((resolve) => setTimeout(resolve, 50))
+  await sleep(50)
   t.equal(origin.received.length, 0, 'the backend never saw the request complete')
-  const access = g.logs.filter((l) => l.msg === 'access')
+  const access = accessLines(g)
   t.equal(access.length, 1, 'one access line')
   t.match(access[0], { path: '/late', route: 'all', status: 400, code: 'bad_request' })
 })

@@ -7,16 +7,11 @@
  */
 import t from 'tap'
 import { headerValues, rawRequest, routeAllTo } from '../helpers/faults.ts'
-import { req, startGateway, type TestGateway } from '../helpers/gateway.ts'
+import { accessLines, eventually, localReplies, startGateway } from '../helpers/gateway.ts'
 import { startOrigin, type Handler } from '../helpers/origin.ts'
 
 const CHECK_INTERVAL_MS = 1_000
 const SLACK_MS = 500
-
-
-async function localReplies (g: TestGateway): Promise<string[]> {
-  return (await req(`${g.opsUrl}/metrics`)).text.split('\n').filter((l) => l.startsWith('figway_local_replies_total{'))
-}
 
 t.test('a header section over limits.headerBytes is refused with 431 and the connection closed', async (t) => {
   const origin = await startOrigin(t)
@@ -28,7 +23,7 @@ t.test('a header section over limits.headerBytes is refused with 431 and the con
   t.ok(r.closedByServer, 'the gateway closed the connection')
   t.equal(origin.received.length, 0, 'the backend received nothing')
   t.same(await localReplies(g), ['figway_local_replies_total{code="request_headers_too_large"} 1'])
-  const access = g.logs.filter((l) => l.msg === 'access')
+  const access = accessLines(g)
   t.equal(access.length, 1)
   t.match(access[0], { status: 431, code: 'request_headers_too_large' })
 })
@@ -71,8 +66,8 @@ t.test('a client whose body is still arriving at requestTimeout gets a 408, and 
   t.ok(r.closedByServer, 'the gateway closed the connection')
   t.ok(elapsed >= 1_000 - 1 && elapsed <= 1_000 + CHECK_INTERVAL_MS + SLACK_MS, `408 after requestTimeout, within the check interval (${elapsed.toFixed(0)} ms)`)
   t.equal(origin.received.length, 1, 'the backend got the head (the body streams)…')
-  await t.resolveMatch(waitFor(() => backendAborted), true, '…and its request was aborted before completing')
-  const access = g.logs.filter((l) => l.msg === 'access')
+  await t.resolveMatch(eventually(() => backendAborted, 2_000), true, '…and its request was aborted before completing')
+  const access = accessLines(g)
   t.equal(access.length, 1, 'one access line for the request…')
   t.match(access[0], { method: 'POST', path: '/slow-body', route: 'all', status: 408, code: 'request_timeout' }, '…with the reason')
 })
@@ -86,13 +81,7 @@ t.test('a requestTimeout after the backend started answering cuts the response i
   t.equal(r.status, 200)
   t.ok(r.closedByServer, 'the gateway closed the connection')
   t.equal(r.body, '6\r\nearly\n\r\n', 'the chunked body is cut short: no last chunk, and nothing else written into it')
-  const access = g.logs.filter((l) => l.msg === 'access')
+  const access = accessLines(g)
   t.equal(access.length, 1, 'one access line for the request…')
   t.match(access[0], { path: '/answered', status: 200, code: 'request_timeout' }, '…with the reason')
 })
-
-async function waitFor (cond: () => boolean, ms = 2_000): Promise<boolean> {
-  const end = Date.now() + ms
-  while (!cond() && Date.now() < end) await new Promise((resolve) => setTimeout(resolve, 10))
-  return cond()
-}

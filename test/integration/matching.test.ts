@@ -1,18 +1,5 @@
 import t from 'tap'
-import { echo, startOrigin } from '../helpers/origin.ts'
-import { req, startGateway, type TestGateway } from '../helpers/gateway.ts'
-
-interface Teardown { teardown: (fn: () => unknown) => void }
-
-/**
- * One origin per route, each echoing its own name, so a response says which route served it.
- * `routes` is the YAML list of routes; each route's `to:` names the origin of the same name.
- */
-async function gatewayWith (t: Teardown, names: readonly string[], routes: string): Promise<TestGateway> {
-  const backends: string[] = []
-  for (const n of names) backends.push(`  ${n}: { url: "${(await startOrigin(t, echo(n))).url}" }`)
-  return await startGateway(t, { 'routes.yaml': `backends:\n${backends.join('\n')}\nroutes:\n${routes}` })
-}
+import { gatewayWith, req, type TestGateway } from '../helpers/gateway.ts'
 
 async function servedBy (g: TestGateway, path: string, opts: { method?: 'GET' | 'POST' | 'PUT' | 'DELETE', headers?: Record<string, string> } = {}): Promise<string | number> {
   const r = await req(g.url + path, opts)
@@ -20,7 +7,7 @@ async function servedBy (g: TestGateway, path: string, opts: { method?: 'GET' | 
 }
 
 t.test('a literal segment beats a :param, which beats *, which beats **', async (t) => {
-  const g = await gatewayWith(t, ['literal', 'param', 'star', 'rest'], [
+  const { g } = await gatewayWith(t, ['literal', 'param', 'star', 'rest'], [
     '  - { name: rest,    match: { path: /api/** },      to: rest }',
     '  - { name: star,    match: { path: /api/* },       to: star }',
     '  - { name: param,   match: { path: /api/:id },     to: param }',
@@ -33,7 +20,7 @@ t.test('a literal segment beats a :param, which beats *, which beats **', async 
 })
 
 t.test('more literal segments win over fewer, wherever they are', async (t) => {
-  const g = await gatewayWith(t, ['two', 'one'], [
+  const { g } = await gatewayWith(t, ['two', 'one'], [
     '  - { name: one, match: { path: /api/:kind/:id }, to: one }',
     '  - { name: two, match: { path: /api/:kind/7/** }, to: two }',
     ''
@@ -43,7 +30,7 @@ t.test('more literal segments win over fewer, wherever they are', async (t) => {
 })
 
 t.test('* takes exactly one segment; ** takes zero or more', async (t) => {
-  const g = await gatewayWith(t, ['star', 'rest'], [
+  const { g } = await gatewayWith(t, ['star', 'rest'], [
     '  - { name: star, match: { path: /s/* },  to: star }',
     '  - { name: rest, match: { path: /r/** }, to: rest }',
     ''
@@ -58,7 +45,7 @@ t.test('* takes exactly one segment; ** takes zero or more', async (t) => {
 })
 
 t.test('methods restrict a route; a route without methods takes any', async (t) => {
-  const g = await gatewayWith(t, ['reader', 'writer', 'other'], [
+  const { g } = await gatewayWith(t, ['reader', 'writer', 'other'], [
     '  - { name: read,  match: { path: /orders, methods: [GET, HEAD] }, to: reader }',
     '  - { name: write, match: { path: /orders, methods: [POST] },      to: writer }',
     '  - { name: other, match: { path: /orders },                       to: other }',
@@ -70,14 +57,14 @@ t.test('methods restrict a route; a route without methods takes any', async (t) 
 })
 
 t.test('a method no route accepts is route_not_found', async (t) => {
-  const g = await gatewayWith(t, ['reader'], '  - { name: read, match: { path: /orders, methods: [GET] }, to: reader }\n')
+  const { g } = await gatewayWith(t, ['reader'], '  - { name: read, match: { path: /orders, methods: [GET] }, to: reader }\n')
   const r = await req(g.url + '/orders', { method: 'PUT' })
   t.equal(r.status, 404)
   t.equal(r.json().code, 'route_not_found')
 })
 
 t.test('host matches the Host header without its port, case-insensitively', async (t) => {
-  const g = await gatewayWith(t, ['shop', 'wild', 'any'], [
+  const { g } = await gatewayWith(t, ['shop', 'wild', 'any'], [
     // shop.example.com is also under *.example.com: a priority says which wins.
     '  - { name: shop, match: { path: /**, host: shop.example.com },  to: shop, priority: 1 }',
     '  - { name: wild, match: { path: /**, host: "*.example.com" },  to: wild }',
@@ -93,7 +80,7 @@ t.test('host matches the Host header without its port, case-insensitively', asyn
 })
 
 t.test('headers match an exact value or a /regex/', async (t) => {
-  const g = await gatewayWith(t, ['beta', 'mobile', 'default'], [
+  const { g } = await gatewayWith(t, ['beta', 'mobile', 'default'], [
     // A request may carry both headers: a priority says which wins.
     '  - { name: beta,    match: { path: /**, headers: { x-beta: "on" } },                 to: beta, priority: 1 }',
     '  - { name: mobile,  match: { path: /**, headers: { user-agent: "/^FigApp\\\\/\\\\d+/" } }, to: mobile }',
@@ -111,7 +98,7 @@ t.test('headers match an exact value or a /regex/', async (t) => {
 })
 
 t.test('priority breaks a tie between equally specific routes; the higher wins', async (t) => {
-  const g = await gatewayWith(t, ['low', 'high'], [
+  const { g } = await gatewayWith(t, ['low', 'high'], [
     '  - { name: low,  match: { path: /api/:id },   to: low }',
     '  - { name: high, match: { path: /api/:name }, to: high, priority: 10 }',
     ''
@@ -120,7 +107,7 @@ t.test('priority breaks a tie between equally specific routes; the higher wins',
 })
 
 t.test('a trailing slash is significant: /a and /a/ are different paths', async (t) => {
-  const g = await gatewayWith(t, ['bare', 'slash'], [
+  const { g } = await gatewayWith(t, ['bare', 'slash'], [
     '  - { name: bare,  match: { path: /a },  to: bare }',
     '  - { name: slash, match: { path: /a/ }, to: slash }',
     ''
@@ -131,7 +118,7 @@ t.test('a trailing slash is significant: /a and /a/ are different paths', async 
 })
 
 t.test('a trailing slash is not matched by a one-segment wildcard', async (t) => {
-  const g = await gatewayWith(t, ['param', 'star'], [
+  const { g } = await gatewayWith(t, ['param', 'star'], [
     '  - { name: param, match: { path: /p/:id }, to: param }',
     '  - { name: star,  match: { path: /s/* },   to: star }',
     ''

@@ -1,6 +1,6 @@
 import t from 'tap'
 import { echo, startOrigin } from '../helpers/origin.ts'
-import { req, startGateway } from '../helpers/gateway.ts'
+import { req, samples, scrape, sleep, startGateway } from '../helpers/gateway.ts'
 
 const routes = (a: string, b: string): Record<string, string> => ({
   'r.yaml': `backends:
@@ -15,17 +15,6 @@ routes:
     to: old
 `
 })
-
-/** Parses Prometheus text into "name{labels}" → value. */
-function samples (text: string): Map<string, number> {
-  const m = new Map<string, number>()
-  for (const line of text.split('\n')) {
-    if (line === '' || line.startsWith('#')) continue
-    const i = line.lastIndexOf(' ')
-    m.set(line.slice(0, i), Number(line.slice(i + 1)))
-  }
-  return m
-}
 
 t.test('/metrics counts requests by route, backend, method and status, with config names only', async (t) => {
   const a = await startOrigin(t, echo('old'))
@@ -65,11 +54,11 @@ t.test('figway_inflight_requests counts requests that are waiting on a backend',
   const slow = await startOrigin(t, (_req, res) => { held.then(() => res.end('late'), () => {}) })
   const g = await startGateway(t, routes(slow.url, slow.url))
   const pending = Array.from({ length: 3 }, async () => await req(`${g.url}/x`))
-  while (slow.received.length < 3) await new Promise((resolve) => setTimeout(resolve, 5))
-  const during = samples((await req(`${g.opsUrl}/metrics`)).text)
+  while (slow.received.length < 3) await sleep(5)
+  const during = await scrape(g)
   t.equal(during.get('figway_inflight_requests'), 3)
   release()
   await Promise.all(pending)
-  const after = samples((await req(`${g.opsUrl}/metrics`)).text)
+  const after = await scrape(g)
   t.equal(after.get('figway_inflight_requests'), 0)
 })

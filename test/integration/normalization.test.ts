@@ -1,7 +1,7 @@
 import { connect } from 'node:net'
 import t from 'tap'
-import { echo, startOrigin, type Origin } from '../helpers/origin.ts'
-import { req, startGateway, type TestGateway } from '../helpers/gateway.ts'
+import type { Origin } from '../helpers/origin.ts'
+import { gatewayWith, req, type TestGateway } from '../helpers/gateway.ts'
 
 interface Teardown { teardown: (fn: () => unknown) => void }
 
@@ -27,18 +27,12 @@ async function raw (base: string, target: string): Promise<{ status: number, hea
 }
 
 async function setup (t: Teardown): Promise<{ g: TestGateway, origin: Origin }> {
-  const origin = await startOrigin(t, echo('app'))
-  const g = await startGateway(t, {
-    'routes.yaml': [
-      'backends:',
-      `  app: { url: "${origin.url}" }`,
-      'routes:',
-      '  - { name: orders, match: { path: /api/orders/** }, to: app }',
-      '  - { name: admin,  match: { path: /admin/** },      to: app }',
-      ''
-    ].join('\n')
-  })
-  return { g, origin }
+  const { g, origins } = await gatewayWith(t, ['app'], [
+    '  - { name: orders, match: { path: /api/orders/** }, to: app }',
+    '  - { name: admin,  match: { path: /admin/** },      to: app }',
+    ''
+  ].join('\n'))
+  return { g, origin: origins.app }
 }
 
 const lastUrl = (o: Origin): string | undefined => o.received.at(-1)?.url

@@ -1,6 +1,6 @@
 import t from 'tap'
-import { echo, startOrigin, type Origin } from '../helpers/origin.ts'
-import { req, startGateway, type TestGateway } from '../helpers/gateway.ts'
+import type { Origin } from '../helpers/origin.ts'
+import { gatewayWith, req, type TestGateway } from '../helpers/gateway.ts'
 
 interface Teardown { teardown: (fn: () => unknown) => void }
 
@@ -8,26 +8,18 @@ interface Teardown { teardown: (fn: () => unknown) => void }
  * Route `orders` splits 0:1 between orders-svc and monolith (so without an override every
  * request goes to the monolith); `other` is a backend of no route on that path.
  */
-async function setup (t: Teardown, allowOverride: boolean | undefined): Promise<{ g: TestGateway, o: Record<string, Origin> }> {
-  const o = { 'orders-svc': await startOrigin(t, echo('orders-svc')), monolith: await startOrigin(t, echo('monolith')), other: await startOrigin(t, echo('other')) }
-  const g = await startGateway(t, {
-    'orders.yaml': [
-      'backends:',
-      `  orders-svc: { url: "${o['orders-svc'].url}" }`,
-      `  monolith:   { url: "${o.monolith.url}" }`,
-      `  other:      { url: "${o.other.url}" }`,
-      'routes:',
-      '  - name: orders',
-      '    match: { path: /api/orders/** }',
-      '    split: { orders-svc: 0, monolith: 1 }',
-      ...(allowOverride === undefined ? [] : [`    allowOverride: ${allowOverride}`]),
-      '  - name: other',
-      '    match: { path: /other }',
-      '    to: other',
-      ''
-    ].join('\n')
-  })
-  return { g, o }
+async function setup (t: Teardown, allowOverride: boolean | undefined): Promise<{ g: TestGateway, o: Record<'orders-svc' | 'monolith' | 'other', Origin> }> {
+  const { g, origins } = await gatewayWith(t, ['orders-svc', 'monolith', 'other'], [
+    '  - name: orders',
+    '    match: { path: /api/orders/** }',
+    '    split: { orders-svc: 0, monolith: 1 }',
+    ...(allowOverride === undefined ? [] : [`    allowOverride: ${allowOverride}`]),
+    '  - name: other',
+    '    match: { path: /other }',
+    '    to: other',
+    ''
+  ].join('\n'))
+  return { g, o: origins }
 }
 
 const servedBy = async (g: TestGateway, headers: Record<string, string>): Promise<string> => (await req(`${g.url}/api/orders/7`, { headers })).json().origin

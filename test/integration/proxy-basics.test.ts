@@ -1,11 +1,12 @@
 import t from 'tap'
 import { echo, startOrigin } from '../helpers/origin.ts'
-import { req, startGateway } from '../helpers/gateway.ts'
+import { accessLines, metricsText, req, startGateway } from '../helpers/gateway.ts'
+import { monolithFile, routeFile } from '../helpers/routes.ts'
 
 t.test('a catch-all route forwards method, path, query and body to the monolith', async (t) => {
   const mono = await startOrigin(t, echo('monolith'))
   const g = await startGateway(t, {
-    'monolith.yaml': `backends:\n  monolith: { url: "${mono.url}" }\nroutes:\n  - name: monolith\n    match: { path: /** }\n    to: monolith\n`
+    'monolith.yaml': monolithFile(mono.url)
   })
   const r = await req(`${g.url}/some/page?x=1&y=%20`, { method: 'POST', body: 'hello', headers: { 'content-type': 'text/plain' } })
   t.equal(r.status, 200)
@@ -20,15 +21,14 @@ t.test('a catch-all route forwards method, path, query and body to the monolith'
 t.test('no matching route is a 404 problem+json with code route_not_found', async (t) => {
   const mono = await startOrigin(t)
   const g = await startGateway(t, {
-    'a.yaml': `backends:\n  m: { url: "${mono.url}" }\nroutes:\n  - name: only-api\n    match: { path: /api/** }\n    to: m\n`
+    'a.yaml': routeFile('m', mono.url, 'only-api', '/api/**')
   })
   const r = await req(`${g.url}/other`)
   t.equal(r.status, 404)
   t.equal(r.headers['content-type'], 'application/problem+json')
   t.match(r.json(), { type: 'about:blank', status: 404, code: 'route_not_found' })
   t.equal(mono.received.length, 0)
-  const metrics = await req(`${g.opsUrl}/metrics`)
-  t.match(metrics.text, /figway_local_replies_total\{code="route_not_found"\} 1/)
-  const access = g.logs.find((l) => l.msg === 'access' && l.code === 'route_not_found')
+  t.match(await metricsText(g), /figway_local_replies_total\{code="route_not_found"\} 1/)
+  const access = accessLines(g).find((l) => l.code === 'route_not_found')
   t.ok(access, 'the access log carries the code')
 })

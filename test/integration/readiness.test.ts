@@ -1,7 +1,8 @@
 import t from 'tap'
 import { get } from 'node:http'
 import { echo, startOrigin } from '../helpers/origin.ts'
-import { req, sleep, startGateway } from '../helpers/gateway.ts'
+import { metricsText, req, sleep, startGateway } from '../helpers/gateway.ts'
+import { monolithFile } from '../helpers/routes.ts'
 
 /** A GET with the request target sent exactly as written (a URL parser would remove dot-segments). */
 async function rawGet (base: string, path: string): Promise<{ status: number, type: string | undefined, body: string }> {
@@ -14,11 +15,9 @@ async function rawGet (base: string, path: string): Promise<{ status: number, ty
   })
 }
 
-const catchAll = (url: string): string => `backends:\n  monolith: { url: "${url}" }\nroutes:\n  - name: monolith\n    match: { path: /** }\n    to: monolith\n`
-
 t.test('/healthz and /readyz answer 200 on the ops port once the routes are loaded', async (t) => {
   const mono = await startOrigin(t, echo('monolith'))
-  const g = await startGateway(t, { 'monolith.yaml': catchAll(mono.url) })
+  const g = await startGateway(t, { 'monolith.yaml': monolithFile(mono.url) })
   const health = await req(`${g.opsUrl}/healthz`)
   t.equal(health.status, 200)
   t.same(health.json(), { status: 'ok' })
@@ -30,7 +29,7 @@ t.test('/healthz and /readyz answer 200 on the ops port once the routes are load
 
 t.test('the data port answers GET /__figway/ready like /readyz and never routes it, even under a catch-all route', async (t) => {
   const mono = await startOrigin(t, echo('monolith'))
-  const g = await startGateway(t, { 'monolith.yaml': catchAll(mono.url) })
+  const g = await startGateway(t, { 'monolith.yaml': monolithFile(mono.url) })
   for (const path of ['/__figway/ready', '/__figway/ready?from=alb']) {
     const r = await req(g.url + path)
     t.equal(r.status, 200, `GET ${path}`)
@@ -42,14 +41,13 @@ t.test('the data port answers GET /__figway/ready like /readyz and never routes 
   t.equal(head.text, '')
   t.equal(mono.received.length, 0, 'the catch-all backend received nothing')
 
-  const metrics = (await req(`${g.opsUrl}/metrics`)).text
-  t.notMatch(metrics, /figway_requests_total\{[^}]*\} [1-9]/, 'health checks stay out of request metrics')
+  t.notMatch(await metricsText(g), /figway_requests_total\{[^}]*\} [1-9]/, 'health checks stay out of request metrics')
   t.equal((await req(`${g.url}/anything`)).json().origin, 'monolith', 'other paths are routed as usual')
 })
 
 t.test('every other /__figway/ path is a 404 that no backend sees, however it is spelt', async (t) => {
   const mono = await startOrigin(t, echo('monolith'))
-  const g = await startGateway(t, { 'monolith.yaml': catchAll(mono.url) })
+  const g = await startGateway(t, { 'monolith.yaml': monolithFile(mono.url) })
   const paths = [
     '/__figway/',
     '/__figway/metrics',
@@ -72,7 +70,7 @@ t.test('every other /__figway/ path is a 404 that no backend sees, however it is
 
 t.test('while draining, /readyz and /__figway/ready both turn 503 and /healthz stays 200', async (t) => {
   const mono = await startOrigin(t, echo('monolith'))
-  const g = await startGateway(t, { 'monolith.yaml': catchAll(mono.url) }, 'shutdown: { drainDelay: 1s, timeout: 2s }')
+  const g = await startGateway(t, { 'monolith.yaml': monolithFile(mono.url) }, 'shutdown: { drainDelay: 1s, timeout: 2s }')
   const draining = g.gw.shutdown()
   t.teardown(async () => { await draining })
   await sleep(20)

@@ -1,11 +1,8 @@
 import t from 'tap'
 import type { Socket } from 'node:net'
 import { echo, startOrigin, type Origin } from '../helpers/origin.ts'
-import { adminHeaders, agent, req, sleep, startGateway } from '../helpers/gateway.ts'
-
-const backend = (name: string, url: string): string => `  ${name}: { url: "${url}" }\n`
-const route = (name: string, path: string, to: string): string => `  - name: ${name}\n    match: { path: ${path} }\n    to: ${to}\n`
-const file = (backends: string, routes: string): string => `backends:\n${backends}routes:\n${routes}`
+import { adminHeaders, agent, eventually, reloadCount, req, sleep, startGateway } from '../helpers/gateway.ts'
+import { monolithFile, routeFile } from '../helpers/routes.ts'
 
 /** Counts the TCP connections an origin accepts, and how many of them are still open. */
 function connections (o: Origin): { accepted: () => number, open: () => number } {
@@ -23,24 +20,15 @@ async function reload (opsUrl: string): Promise<{ ok: boolean }> {
   return (await req(`${opsUrl}/admin/reload`, { method: 'POST', headers: adminHeaders })).json()
 }
 
-async function until (fn: () => boolean, ms: number): Promise<boolean> {
-  const end = Date.now() + ms
-  while (!fn()) {
-    if (Date.now() > end) return false
-    await sleep(10)
-  }
-  return true
-}
-
 t.test('rewriting the route file under load, with a broken version in between, fails no request', async (t) => {
   const mono = await startOrigin(t, echo('monolith'))
   const a = await startOrigin(t, echo('orders-a'))
   const b = await startOrigin(t, echo('orders-b'))
-  const tableA = file(backend('orders-a', a.url), route('orders', '/api/orders/**', 'orders-a'))
-  const tableB = file(backend('orders-b', b.url), route('orders', '/api/orders/**', 'orders-b'))
-  const broken = file(backend('orders-b', b.url), route('orders', '/api/orders/**', 'orders-c'))
+  const tableA = routeFile('orders-a', a.url, 'orders', '/api/orders/**')
+  const tableB = routeFile('orders-b', b.url, 'orders', '/api/orders/**')
+  const broken = routeFile('orders-b', b.url, 'orders', '/api/orders/**', 'orders-c')
   const g = await startGateway(t, {
-    'monolith.yaml': file(backend('monolith', mono.url), route('monolith', '/**', 'monolith')),
+    'monolith.yaml': monolithFile(mono.url),
     'orders.yaml': tableA
   }, '', { watch: true, watchPollMs: 60_000 })
   const dispatcher = agent(t, 16)
@@ -79,10 +67,10 @@ t.test('rewriting the route file under load, with a broken version in between, f
   t.equal(failures.length, 0, `0 failures out of ${total}`)
   t.ok(total >= 500, `the load was real (${total})`)
   t.ok((seen.get('orders-a') ?? 0) > 0 && (seen.get('orders-b') ?? 0) > 0, `both tables served: ${JSON.stringify(Object.fromEntries(seen))}`)
-  const metrics = (await req(`${g.opsUrl}/metrics`)).text
-  const count = (result: string): number => Number(new RegExp(`figway_config_reloads_total\\{result="${result}"\\} (\\d+)`).exec(metrics)?.[1] ?? 0)
-  t.ok(count('success') >= 6, `the watcher installed the good tables (${count('success')} successful reloads besides startup)`)
-  t.ok(count('failure') >= 1, `and refused the broken one (${count('failure')})`)
+  const installed = await reloadCount(g, 'success')
+  const refused = await reloadCount(g, 'failure')
+  t.ok(installed >= 6, `the watcher installed the good tables (${installed} successful reloads besides startup)`)
+  t.ok(refused >= 1, `and refused the broken one (${refused})`)
 })
 
 t.test('a slow request that started before a reload removed its route still completes with 200', async (t) => {
@@ -94,12 +82,12 @@ t.test('a slow request that started before a reload removed its route still comp
   })
   const slowConns = connections(slow)
   const g = await startGateway(t, {
-    'monolith.yaml': file(backend('monolith', mono.url), route('monolith', '/**', 'monolith')),
-    'slow.yaml': file(backend('slow', slow.url), route('slow', '/slow/**', 'slow'))
+    'monolith.yaml': monolithFile(mono.url),
+    'slow.yaml': routeFile('slow', slow.url, 'slow', '/slow/**')
   })
 
   const inflight = req(`${g.url}/slow/report`)
-  t.ok(await until(() => slow.received.length === 1, 2_000), 'the request reached the slow origin')
+  t.ok(await eventually(() => slow.received.length === 1, 2_000), 'the request reached the slow origin')
 
   g.writeRoutes('slow.yaml', null)
   t.same(await reload(g.opsUrl), { ok: true, version: 2, errors: [] }, 'the route and its backend are removed')
@@ -110,7 +98,7 @@ t.test('a slow request that started before a reload removed its route still comp
   const r = await inflight
   t.equal(r.status, 200, 'the in-flight request completes')
   t.equal(r.json().origin, 'slow', 'on the backend of the old table')
-  t.ok(await until(() => slowConns.open() === 0, 1_000), 'then the removed backend\'s pool closes its connection')
+  t.ok(await eventually(() => slowConns.open() === 0, 1_000), 'then the removed backend\'s pool closes its connection')
 })
 
 t.test('a reload keeps the warm connections of an unchanged backend and closes the idle pool of a removed one', async (t) => {
@@ -119,8 +107,8 @@ t.test('a reload keeps the warm connections of an unchanged backend and closes t
   const keptConns = connections(kept)
   const removedConns = connections(removed)
   const g = await startGateway(t, {
-    'kept.yaml': file(backend('kept', kept.url), route('kept', '/kept/**', 'kept')),
-    'removed.yaml': file(backend('removed', removed.url), route('removed', '/removed/**', 'removed'))
+    'kept.yaml': routeFile('kept', kept.url, 'kept', '/kept/**'),
+    'removed.yaml': routeFile('removed', removed.url, 'removed', '/removed/**')
   })
   for (let i = 0; i < 5; i++) {
     t.equal((await req(`${g.url}/kept/${i}`)).status, 200)
@@ -133,10 +121,10 @@ t.test('a reload keeps the warm connections of an unchanged backend and closes t
   t.equal((await reload(g.opsUrl)).ok, true)
   g.writeRoutes('removed.yaml', null)
   t.equal((await reload(g.opsUrl)).ok, true)
-  g.writeRoutes('extra.yaml', route('extra', '/extra/**', 'kept').replace(/^/, 'routes:\n'))
+  g.writeRoutes('extra.yaml', 'routes:\n  - name: extra\n    match: { path: /extra/** }\n    to: kept\n')
   t.equal((await reload(g.opsUrl)).ok, true)
 
-  t.ok(await until(() => removedConns.open() === 0, 1_000), 'the removed backend\'s idle connection is closed at once')
+  t.ok(await eventually(() => removedConns.open() === 0, 1_000), 'the removed backend\'s idle connection is closed at once')
   for (let i = 0; i < 5; i++) t.equal((await req(`${g.url}/kept/${i}`)).json().origin, 'kept')
   t.equal((await req(`${g.url}/extra/1`)).json().origin, 'kept')
   t.equal(keptConns.accepted(), 1, 'the unchanged backend opened no new connection across the reloads')

@@ -2,35 +2,15 @@ import t from 'tap'
 import { Worker } from 'node:worker_threads'
 import { join } from 'node:path'
 import { echo, startOrigin } from '../helpers/origin.ts'
-import { adminHeaders, req, sleep, startGateway, type TestGateway } from '../helpers/gateway.ts'
+import { adminHeaders, eventually, reloadCount, req, startGateway, type TestGateway } from '../helpers/gateway.ts'
 import { spawnGateway } from '../helpers/process.ts'
-
-/** A route file with one backend and one route. */
-const routeFile = (backend: string, url: string, route: string, path: string): string =>
-  `backends:\n  ${backend}: { url: "${url}" }\nroutes:\n  - name: ${route}\n    match: { path: ${path} }\n    to: ${backend}\n`
-
-/** Polls until `fn` returns true or `ms` passes; returns whether it did. */
-async function eventually (fn: () => Promise<boolean>, ms: number): Promise<boolean> {
-  const end = Date.now() + ms
-  for (;;) {
-    if (await fn()) return true
-    if (Date.now() > end) return false
-    await sleep(25)
-  }
-}
-
-async function reloadCount (g: { opsUrl: string }, result: 'success' | 'failure'): Promise<number> {
-  const m = await req(`${g.opsUrl}/metrics`)
-  const line = new RegExp(`^figway_config_reloads_total\\{result="${result}"\\} (\\d+)$`, 'm').exec(m.text)
-  if (line === null) throw new Error(`no figway_config_reloads_total{result="${result}"} in /metrics`)
-  return Number(line[1])
-}
+import { monolithFile, routeFile } from '../helpers/routes.ts'
 
 t.test('a new route file is picked up by the folder watcher within two seconds', async (t) => {
   const mono = await startOrigin(t, echo('monolith'))
   const orders = await startOrigin(t, echo('orders'))
   // The poll fallback is slower than the deadline below, so only fs.watch can make this pass.
-  const g = await startGateway(t, { 'monolith.yaml': routeFile('monolith', mono.url, 'monolith', '/**') }, '', { watch: true, watchPollMs: 60_000 })
+  const g = await startGateway(t, { 'monolith.yaml': monolithFile(mono.url) }, '', { watch: true, watchPollMs: 60_000 })
   t.equal((await req(`${g.url}/api/orders/1`)).json().origin, 'monolith')
 
   const before = await reloadCount(g, 'success')
@@ -49,7 +29,7 @@ t.test('a new route file is picked up by the folder watcher within two seconds',
 t.test('POST /admin/reload reloads the routes and returns the result', async (t) => {
   const mono = await startOrigin(t, echo('monolith'))
   const orders = await startOrigin(t, echo('orders'))
-  const g = await startGateway(t, { 'monolith.yaml': routeFile('monolith', mono.url, 'monolith', '/**') })
+  const g = await startGateway(t, { 'monolith.yaml': monolithFile(mono.url) })
   const v1 = (await req(`${g.opsUrl}/admin/routes`, { headers: adminHeaders })).json().version
 
   g.writeRoutes('orders.yaml', routeFile('orders', orders.url, 'orders', '/api/orders/**'))
@@ -101,7 +81,7 @@ for (const b of BROKEN) {
   t.test(`a route file with ${b.what} is refused, the old table keeps serving, and fixing the file recovers`, async (t) => {
     const mono = await startOrigin(t, echo('monolith'))
     const orders = await startOrigin(t, echo('orders'))
-    const g: TestGateway = await startGateway(t, { 'monolith.yaml': routeFile('monolith', mono.url, 'monolith', '/**') })
+    const g: TestGateway = await startGateway(t, { 'monolith.yaml': monolithFile(mono.url) })
     const v1 = (await req(`${g.opsUrl}/admin/routes`, { headers: adminHeaders })).json().version
     const failures = await reloadCount(g, 'failure')
 
@@ -138,7 +118,7 @@ for (const b of BROKEN) {
 t.test('a broken file dropped into a watched folder is refused and a fix is picked up', async (t) => {
   const mono = await startOrigin(t, echo('monolith'))
   const orders = await startOrigin(t, echo('orders'))
-  const g = await startGateway(t, { 'monolith.yaml': routeFile('monolith', mono.url, 'monolith', '/**') }, '', { watch: true, watchPollMs: 60_000 })
+  const g = await startGateway(t, { 'monolith.yaml': monolithFile(mono.url) }, '', { watch: true, watchPollMs: 60_000 })
   const failures = await reloadCount(g, 'failure')
   g.writeRoutes('orders.yaml', BROKEN[1]!.yaml(orders.url))
   t.ok(await eventually(async () => await reloadCount(g, 'failure') === failures + 1, 2_000), 'the watcher tried and refused it')
@@ -150,7 +130,7 @@ t.test('a broken file dropped into a watched folder is refused and a fix is pick
 t.test('SIGHUP makes a running figway process reload its routes', async (t) => {
   const mono = await startOrigin(t, echo('monolith'))
   const orders = await startOrigin(t, echo('orders'))
-  const p = await spawnGateway(t, { 'monolith.yaml': routeFile('monolith', mono.url, 'monolith', '/**') })
+  const p = await spawnGateway(t, { 'monolith.yaml': monolithFile(mono.url) })
   t.equal((await req(`${p.url}/api/orders/1`)).json().origin, 'monolith')
   const version = async (): Promise<number> => (await req(`${p.opsUrl}/admin/routes`, { headers: adminHeaders })).json().version
   const v1 = await version()

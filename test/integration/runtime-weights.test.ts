@@ -1,6 +1,6 @@
 import t from 'tap'
 import { echo, startOrigin, type Origin } from '../helpers/origin.ts'
-import { ADMIN_TOKEN, adminHeaders, req, startGateway, type Res, type TestGateway } from '../helpers/gateway.ts'
+import { ADMIN_TOKEN, adminHeaders, metricsText, req, startGateway, type Res, type TestGateway } from '../helpers/gateway.ts'
 
 interface Teardown { teardown: (fn: () => unknown) => void }
 
@@ -35,7 +35,7 @@ async function servedBy (g: TestGateway): Promise<Set<string>> {
 }
 
 async function weightMetrics (g: TestGateway): Promise<Record<string, number>> {
-  const text = (await req(`${g.opsUrl}/metrics`)).text
+  const text = await metricsText(g)
   const out: Record<string, number> = {}
   for (const m of text.matchAll(/^figway_route_weight\{route="orders",backend="([^"]+)"\} (\S+)$/gm)) out[m[1]!] = Number(m[2])
   return out

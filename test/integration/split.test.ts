@@ -1,7 +1,7 @@
 import t from 'tap'
 import type { Agent } from 'undici'
-import { echo, startOrigin, type Origin } from '../helpers/origin.ts'
-import { agent, req, startGateway, type TestGateway } from '../helpers/gateway.ts'
+import type { Origin } from '../helpers/origin.ts'
+import { agent, gatewayWith, req, type TestGateway } from '../helpers/gateway.ts'
 
 interface Teardown { teardown: (fn: () => unknown) => void }
 
@@ -21,21 +21,13 @@ async function load (url: string, n: number, dispatcher: Agent): Promise<void> {
 }
 
 async function splitGateway (t: Teardown, split: string, names = ['a', 'b'], extra = ''): Promise<{ g: TestGateway, origins: Record<string, Origin> }> {
-  const origins: Record<string, Origin> = {}
-  for (const n of names) origins[n] = await startOrigin(t, echo(n))
-  const g = await startGateway(t, {
-    'split.yaml': [
-      'backends:',
-      ...names.map((n) => `  ${n}: { url: "${origins[n]!.url}" }`),
-      'routes:',
-      '  - name: split',
-      '    match: { path: /** }',
-      `    split: ${split}`,
-      ...(extra === '' ? [] : [`    ${extra}`]),
-      ''
-    ].join('\n')
-  })
-  return { g, origins }
+  return await gatewayWith(t, names, [
+    '  - name: split',
+    '    match: { path: /** }',
+    `    split: ${split}`,
+    ...(extra === '' ? [] : [`    ${extra}`]),
+    ''
+  ].join('\n'))
 }
 
 t.test('without a sticky key, split {a: 25, b: 75} sends a 25% (±3 points) of 5,000 requests', async (t) => {

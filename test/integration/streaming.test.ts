@@ -11,11 +11,10 @@ import { Readable } from 'node:stream'
 import t from 'tap'
 import { request } from 'undici'
 import { openSocket, routeAllTo } from '../helpers/faults.ts'
-import { startGateway, type TestGateway } from '../helpers/gateway.ts'
+import { accessLine, sleep, startGateway } from '../helpers/gateway.ts'
 import { startOrigin } from '../helpers/origin.ts'
 
 const MB = 1024 * 1024
-
 
 /** A promise with its resolver, and a way to wait for it with a deadline. */
 function signal (): { fire: () => void, fired: () => boolean, wait: (ms: number) => Promise<boolean> } {
@@ -80,7 +79,7 @@ t.test('a slow response reaches the client chunk by chunk, the first before the 
     void clientGotFirst.wait(5_000).then(async (ok) => {
       for (let i = 1; ok && i < 5; i++) {
         res.write(block(i, 1024))
-        await new Promise((resolve) => setTimeout(resolve, 20))
+        await sleep(20)
       }
       originEnded = true
       res.end()
@@ -126,15 +125,15 @@ t.test('a client that stops reading makes the backend wait on drain instead of t
   socket.on('data', (c: Buffer) => { received += c.length })
   socket.write('GET /big HTTP/1.1\r\nHost: a\r\n\r\n')
   // Read a little, then stop reading altogether.
-  await new Promise((resolve) => setTimeout(resolve, 100))
+  await sleep(100)
   socket.pause()
   // Let the socket buffers along the way fill up: wait until the backend stops making progress.
   let atPause = -1
   for (let i = 0; i < 30 && written !== atPause; i++) {
     atPause = written
-    await new Promise((resolve) => setTimeout(resolve, 100))
+    await sleep(100)
   }
-  await new Promise((resolve) => setTimeout(resolve, 1_000))
+  await sleep(1_000)
   const later = written
   t.comment(`origin wrote ${(later / MB).toFixed(1)} MB of ${LIMIT / MB} MB; client read ${(received / MB).toFixed(1)} MB before pausing`)
   t.ok(waits > 0, "the backend's writes returned false and waited for 'drain'")
@@ -143,19 +142,9 @@ t.test('a client that stops reading makes the backend wait on drain instead of t
   t.ok(inFlight < 64 * MB, `what is between the backend and the client stays bounded by socket buffers (${(inFlight / MB).toFixed(1)} MB)`)
   // Reading again lets the transfer continue.
   socket.resume()
-  await new Promise((resolve) => setTimeout(resolve, 300))
+  await sleep(300)
   t.ok(written > later, 'the backend writes again once the client reads')
 })
-
-/** Resolves with the access line for `path` once it is written, or undefined after `ms`. */
-async function accessFor (g: TestGateway, path: string, ms = 2_000): Promise<Record<string, unknown> | undefined> {
-  const end = Date.now() + ms
-  for (;;) {
-    const line = g.logs.find((l) => l.msg === 'access' && l.path === path)
-    if (line !== undefined || Date.now() > end) return line
-    await new Promise((resolve) => setTimeout(resolve, 10))
-  }
-}
 
 t.test('a client that disconnects before the response makes the gateway abort the upstream request, logged as 499 client_closed', async (t) => {
   const arrived = signal()
@@ -170,7 +159,7 @@ t.test('a client that disconnects before the response makes the gateway abort th
   t.ok(await arrived.wait(2_000), 'the request reached the backend')
   socket.destroy()
   t.ok(await upstreamClosed.wait(2_000), "the backend's request was closed by the gateway")
-  t.match(await accessFor(g, '/gone'), { status: 499, code: 'client_closed', route: 'all', backend: 'b' })
+  t.match(await accessLine(g, '/gone'), { status: 499, code: 'client_closed', route: 'all', backend: 'b' })
 })
 
 t.test('a client that disconnects mid-upload makes the gateway abort the upstream request before it completes', async (t) => {
@@ -189,7 +178,7 @@ t.test('a client that disconnects mid-upload makes the gateway abort the upstrea
   socket.destroy()
   t.ok(await upstreamClosed.wait(2_000), "the backend's request was closed…")
   t.notOk(completed, '…before it was complete')
-  t.match(await accessFor(g, '/half'), { status: 499, code: 'client_closed' })
+  t.match(await accessLine(g, '/half'), { status: 499, code: 'client_closed' })
 })
 
 t.test('a client that disconnects mid-response makes the gateway stop reading from the backend', async (t) => {
@@ -208,5 +197,5 @@ t.test('a client that disconnects mid-response makes the gateway stop reading fr
   t.ok(await upstreamClosed.wait(2_000), "the backend's response was closed by the gateway")
   t.notOk(finished, 'before the backend finished it')
   // The status went out with the backend's headers; the code says how it ended.
-  t.match(await accessFor(g, '/endless'), { status: 200, code: 'client_closed' })
+  t.match(await accessLine(g, '/endless'), { status: 200, code: 'client_closed' })
 })

@@ -8,11 +8,10 @@
 import t, { type Test } from 'tap'
 import { request } from 'undici'
 import { hangingServer, partialBodyServer, routeAllTo, unansweredListener } from '../helpers/faults.ts'
-import { req, startGateway, type TestGateway } from '../helpers/gateway.ts'
+import { accessLine, metricsText, req, startGateway, type TestGateway } from '../helpers/gateway.ts'
 
 const PRECISION_MS = 10
 const TRIES = 3
-
 
 interface Try { elapsedMs: number, durationMs: number }
 
@@ -29,7 +28,7 @@ async function precise (t: Test, g: TestGateway, ms: number, once: (path: string
     await once(path)
     const elapsedMs = performance.now() - start
     t.ok(elapsedMs >= ms - 1, `try ${i}: not before the deadline (${elapsedMs.toFixed(1)} ms ≥ ${ms} ms)`)
-    const access = await accessLine(g, path)
+    const access = await accessLine(g, path, 1_000)
     t.ok((access.durationMs as number) >= ms - 1, `try ${i}: the gateway did not give up early (durationMs ${String(access.durationMs)})`)
     tries.push({ elapsedMs, durationMs: access.durationMs as number })
     if ((access.durationMs as number) <= ms + PRECISION_MS) break
@@ -38,16 +37,6 @@ async function precise (t: Test, g: TestGateway, ms: number, once: (path: string
   t.ok(best <= ms + PRECISION_MS, `within ${PRECISION_MS} ms of ${ms} ms: best durationMs ${best} over ${tries.length} tries`)
   t.comment(`deadline ${ms} ms: durationMs ${tries.map((x) => x.durationMs).join(', ')}; client ${tries.map((x) => x.elapsedMs.toFixed(1)).join(', ')}`)
   return tries
-}
-
-/** The access line for `path`; it is written when the exchange ends, which may trail the client by a tick. */
-async function accessLine (g: TestGateway, path: string): Promise<Record<string, unknown>> {
-  for (let i = 0; i < 100; i++) {
-    const line = g.logs.find((l) => l.msg === 'access' && l.path === path)
-    if (line !== undefined) return line
-    await new Promise((resolve) => setTimeout(resolve, 10))
-  }
-  throw new Error(`no access line for ${path}`)
 }
 
 t.test('a backend that accepts but never answers gets a 504 upstream_timeout when perTryTimeout passes', async (t) => {
@@ -73,8 +62,7 @@ t.test('the whole-request timeout, when smaller than perTryTimeout, gives a 504 
     t.equal(r.status, 504)
     t.match(r.json(), { code: 'upstream_timeout' })
   })
-  const metrics = await req(`${g.opsUrl}/metrics`)
-  t.match(metrics.text, /figway_local_replies_total\{code="upstream_timeout"\} [1-3]\n/)
+  t.match(await metricsText(g), /figway_local_replies_total\{code="upstream_timeout"\} [1-3]\n/)
 })
 
 t.test('a backend that sends headers and then stalls its body past the timeout has the client connection cut', async (t) => {

@@ -1,11 +1,12 @@
 /**
  * Temporary config trees for unit tests of config loading: a folder with the files given,
- * removed when the test ends.
+ * removed when the test ends, and the issues a tree's route files or gateway.yaml are
+ * refused with.
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
-import { loadRouteSources } from '../../src/config/load.ts'
+import { loadGatewayConfig, loadRouteSources } from '../../src/config/load.ts'
 import { BUILTIN_POLICY } from '../../src/config/policy.ts'
 import { ConfigError, type ConfigIssue } from '../../src/errors.ts'
 import { compileTable, type RouteTable } from '../../src/routing/table.ts'
@@ -37,4 +38,20 @@ export function issuesOf (fn: () => unknown): ConfigIssue[] {
     throw err
   }
   throw new Error('expected a ConfigError, but the config was accepted')
+}
+
+/** Writes the route files `files` (`routes/x.yaml` → text), which must not compile, and returns the issues. */
+export function routeIssues (t: Teardown, files: Record<string, string>): ConfigIssue[] {
+  const dir = writeTree(t, files)
+  return issuesOf(() => tableOf(dir))
+}
+
+/** Writes `yaml` as config/gateway.yaml of a fresh tree and returns that file's path. */
+export function gatewayFile (t: Teardown, yaml: string): string {
+  return join(writeTree(t, { 'config/gateway.yaml': yaml }), 'config/gateway.yaml')
+}
+
+/** Loads the gateway.yaml at `file`, which must be refused, and returns the issues. */
+export function gatewayIssues (file: string, env: NodeJS.ProcessEnv = {}): ConfigIssue[] {
+  return issuesOf(() => loadGatewayConfig(file, env))
 }

@@ -1,6 +1,6 @@
 import t from 'tap'
 import { formatIssue } from '../../../src/errors.ts'
-import { issuesOf, tableOf, writeTree } from '../config-tree.ts'
+import { routeIssues, tableOf, writeTree } from '../config-tree.ts'
 
 const MONOLITH = 'backends:\n  monolith: { url: "http://127.0.0.1:1" }\nroutes:\n  - name: monolith\n    match: { path: /** }\n    to: monolith\n'
 
@@ -16,42 +16,38 @@ t.test('a backend defined in one file can be used by a route in another', async 
 })
 
 t.test('a route naming an unknown backend is an error at that route’s file and line', async (t) => {
-  const dir = writeTree(t, {
+  const issues = routeIssues(t, {
     'routes/monolith.yaml': MONOLITH,
     'routes/orders.yaml': 'routes:\n  - name: orders\n    match: { path: /api/orders/** }\n    split: { orders-svc: 1, monolith: 9 }\n    fallback: monolit\n'
   })
-  const issues = issuesOf(() => tableOf(dir))
   t.equal(issues.length, 2)
   t.match(issues[0], { file: 'routes/orders.yaml', line: 4, message: /unknown backend "orders-svc"/ })
   t.match(issues[1], { file: 'routes/orders.yaml', line: 5, message: /unknown backend "monolit"/ })
 })
 
 t.test('a backend defined in two files is an error naming both places', async (t) => {
-  const dir = writeTree(t, {
+  const issues = routeIssues(t, {
     'routes/a.yaml': MONOLITH,
     'routes/b.yaml': '# the orders team copied it\nbackends:\n  monolith: { url: "http://127.0.0.1:3" }\n'
   })
-  const issues = issuesOf(() => tableOf(dir))
   t.equal(issues.length, 1)
   t.match(issues[0], { file: 'routes/b.yaml', line: 3, message: /"monolith".*routes\/a\.yaml:2/ })
 })
 
 t.test('two routes with the same name are an error naming both places', async (t) => {
-  const dir = writeTree(t, {
+  const issues = routeIssues(t, {
     'routes/a.yaml': MONOLITH + '  - name: orders\n    match: { path: /api/orders }\n    to: monolith\n',
     'routes/b.yaml': 'routes:\n  - name: orders\n    match: { path: /api/v2/orders }\n    to: monolith\n'
   })
-  const issues = issuesOf(() => tableOf(dir))
   t.equal(issues.length, 1)
   t.match(issues[0], { file: 'routes/b.yaml', line: 2, message: /"orders".*routes\/a\.yaml:7/ })
 })
 
 t.test('overlapping routes of equal specificity without priority are an error naming both files and lines', async (t) => {
-  const dir = writeTree(t, {
+  const issues = routeIssues(t, {
     'routes/a.yaml': MONOLITH + '  - name: orders-by-id\n    match: { path: /api/orders/:id }\n    to: monolith\n',
     'routes/b.yaml': 'routes:\n  - name: orders-by-number\n    match: { path: /api/orders/:number }\n    to: monolith\n'
   })
-  const issues = issuesOf(() => tableOf(dir))
   t.equal(issues.length, 1)
   const text = formatIssue(issues[0]!)
   t.match(text, /^routes\/b\.yaml:2:/)
@@ -101,8 +97,8 @@ t.test('routes on the same path with disjoint methods or different hosts do not 
 })
 
 t.test('routes whose methods intersect do overlap', async (t) => {
-  const dir = writeTree(t, {
+  const issues = routeIssues(t, {
     'routes/a.yaml': MONOLITH + '  - name: a\n    match: { path: /x, methods: [GET, POST] }\n    to: monolith\n  - name: b\n    match: { path: /x, methods: [POST, PUT] }\n    to: monolith\n'
   })
-  t.match(issuesOf(() => tableOf(dir)), [{ file: 'routes/a.yaml', line: 10, message: /"b".*"a"/ }])
+  t.match(issues, [{ file: 'routes/a.yaml', line: 10, message: /"b".*"a"/ }])
 })

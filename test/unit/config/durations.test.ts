@@ -1,8 +1,7 @@
-import { join } from 'node:path'
 import t from 'tap'
 import { parseDuration } from '../../../src/config/duration.ts'
 import { loadGatewayConfig } from '../../../src/config/load.ts'
-import { issuesOf, tableOf, writeTree } from '../config-tree.ts'
+import { gatewayFile, gatewayIssues, routeIssues } from '../config-tree.ts'
 
 t.test('durations are written with ms, s, m or h, with decimals allowed', async (t) => {
   t.equal(parseDuration('250ms'), 250)
@@ -23,22 +22,19 @@ t.test('anything else is not a duration', async (t) => {
 })
 
 t.test('durations in gateway.yaml are read as milliseconds', async (t) => {
-  const dir = writeTree(t, {
-    'config/gateway.yaml': 'defaults:\n  timeout: 5m\n  perTryTimeout: 1.5s\n  connectTimeout: 250ms\n  retry: { backoff: { base: 10ms, max: 5s } }\n'
-  })
-  const c = loadGatewayConfig(join(dir, 'config/gateway.yaml'), {})
+  const c = loadGatewayConfig(gatewayFile(t, 'defaults:\n  timeout: 5m\n  perTryTimeout: 1.5s\n  connectTimeout: 250ms\n  retry: { backoff: { base: 10ms, max: 5s } }\n'), {})
   t.same([c.defaults.timeoutMs, c.defaults.perTryTimeoutMs, c.defaults.connectTimeoutMs, c.defaults.retry.baseMs, c.defaults.retry.maxMs], [300_000, 1_500, 250, 10, 5_000])
 })
 
 t.test('a bad duration in gateway.yaml is an error naming file, line and option path', async (t) => {
-  const dir = writeTree(t, { 'config/gateway.yaml': 'listen: { port: 0 }\ndefaults:\n  timeout: 5 sec\n' })
-  const issues = issuesOf(() => loadGatewayConfig(join(dir, 'config/gateway.yaml'), {}))
+  const file = gatewayFile(t, 'listen: { port: 0 }\ndefaults:\n  timeout: 5 sec\n')
+  const issues = gatewayIssues(file)
   t.equal(issues.length, 1)
-  t.match(issues[0], { file: join(dir, 'config/gateway.yaml'), line: 3, path: 'defaults.timeout', message: /5 sec/ })
+  t.match(issues[0], { file, line: 3, path: 'defaults.timeout', message: /5 sec/ })
 })
 
 t.test('a bad duration in a route file is an error naming file, line and option path', async (t) => {
-  const dir = writeTree(t, {
+  const issues = routeIssues(t, {
     'routes/a.yaml': [
       'backends:',
       '  m:',
@@ -51,7 +47,6 @@ t.test('a bad duration in a route file is an error naming file, line and option 
       ''
     ].join('\n')
   })
-  const issues = issuesOf(() => tableOf(dir))
   t.equal(issues.length, 1)
   t.match(issues[0], { file: 'routes/a.yaml', line: 4, path: 'backends.m.perTryTimeout', message: /2 seconds/ })
 })

@@ -1,10 +1,8 @@
-import { join } from 'node:path'
 import t from 'tap'
-import { loadGatewayConfig } from '../../../src/config/load.ts'
-import { issuesOf, tableOf, writeTree } from '../config-tree.ts'
+import { gatewayFile, gatewayIssues, routeIssues } from '../config-tree.ts'
 
 t.test('a route file with three mistakes is refused with three errors, not just the first', async (t) => {
-  const dir = writeTree(t, {
+  const issues = routeIssues(t, {
     'routes/a.yaml': [
       'backends:',
       '  m:',
@@ -22,7 +20,6 @@ t.test('a route file with three mistakes is refused with three errors, not just 
       ''
     ].join('\n')
   })
-  const issues = issuesOf(() => tableOf(dir))
   t.same(issues.map((i) => [i.file, i.line, i.path]), [
     ['routes/a.yaml', 4, 'backends.m.timeout'],
     ['routes/a.yaml', 7, 'routes[0].match.methods[0]'],
@@ -31,19 +28,15 @@ t.test('a route file with three mistakes is refused with three errors, not just 
 })
 
 t.test('a gateway.yaml with three mistakes is refused with three errors', async (t) => {
-  const dir = writeTree(t, {
-    'config/gateway.yaml': 'listen: { port: 70000 }\nshutdown: { drainDelay: 5 sec }\ndebugHeaders: "yes"\n'
-  })
-  const issues = issuesOf(() => loadGatewayConfig(join(dir, 'config/gateway.yaml'), {}))
+  const issues = gatewayIssues(gatewayFile(t, 'listen: { port: 70000 }\nshutdown: { drainDelay: 5 sec }\ndebugHeaders: "yes"\n'))
   t.same(issues.map((i) => [i.line, i.path]), [[1, 'listen.port'], [2, 'shutdown.drainDelay'], [3, 'debugHeaders']])
 })
 
 t.test('mistakes in different route files are all reported, with their own file names', async (t) => {
-  const dir = writeTree(t, {
+  const issues = routeIssues(t, {
     'routes/a.yaml': 'backends:\n  m: { url: "not a url" }\n',
     'routes/b.yaml': 'routes:\n  - name: b\n    match: { path: b }\n    to: m\n',
     'routes/c.yaml': 'routes:\n  - name: c\n    match: { path: /c }\n'
   })
-  const issues = issuesOf(() => tableOf(dir))
   t.same(issues.map((i) => [i.file, i.line]), [['routes/a.yaml', 2], ['routes/b.yaml', 3], ['routes/c.yaml', 2]])
 })

@@ -1,7 +1,7 @@
 import { join } from 'node:path'
 import t from 'tap'
 import { loadGatewayConfig } from '../../../src/config/load.ts'
-import { tableOf, writeTree } from '../config-tree.ts'
+import { gatewayFile, tableOf, writeTree } from '../config-tree.ts'
 
 t.test('an empty gateway.yaml gets every default of the contract', async (t) => {
   const dir = writeTree(t, { 'config/gateway.yaml': '' })
@@ -26,17 +26,15 @@ t.test('an empty gateway.yaml gets every default of the contract', async (t) => 
 })
 
 t.test('a partly written block keeps the defaults of the keys it leaves out', async (t) => {
-  const dir = writeTree(t, {
-    'config/gateway.yaml': [
-      'listen: { port: 9000 }',
-      'limits: { bodyBytes: 10 }',
-      'defaults:',
-      '  timeout: 3s',
-      '  retry: { attempts: 5 }',
-      ''
-    ].join('\n')
-  })
-  const c = loadGatewayConfig(join(dir, 'config/gateway.yaml'), {})
+  const file = gatewayFile(t, [
+    'listen: { port: 9000 }',
+    'limits: { bodyBytes: 10 }',
+    'defaults:',
+    '  timeout: 3s',
+    '  retry: { attempts: 5 }',
+    ''
+  ].join('\n'))
+  const c = loadGatewayConfig(file, {})
   t.same(c.listen, { host: '0.0.0.0', port: 9000 })
   t.same(c.limits, { headerBytes: 32768, bodyBytes: 10, headersTimeout: 15_000, requestTimeout: 120_000 })
   t.equal(c.defaults.timeoutMs, 3_000)

@@ -1,11 +1,9 @@
-import { join } from 'node:path'
 import t from 'tap'
-import { loadGatewayConfig } from '../../../src/config/load.ts'
 import { formatIssue } from '../../../src/errors.ts'
-import { issuesOf, tableOf, writeTree } from '../config-tree.ts'
+import { gatewayFile, gatewayIssues, routeIssues } from '../config-tree.ts'
 
 t.test('a misspelt key in a backend is an error naming the file, its line and the key', async (t) => {
-  const dir = writeTree(t, {
+  const issues = routeIssues(t, {
     'routes/orders.yaml': [
       'backends:',
       '  orders:',
@@ -18,14 +16,13 @@ t.test('a misspelt key in a backend is an error naming the file, its line and th
       ''
     ].join('\n')
   })
-  const issues = issuesOf(() => tableOf(dir))
   t.equal(issues.length, 1)
   t.match(issues[0], { file: 'routes/orders.yaml', line: 4, path: /^backends\.orders\b/, message: /"timout"/ })
   t.match(formatIssue(issues[0]!), /^routes\/orders\.yaml:4:\d+: backends\.orders.*timout/)
 })
 
 t.test('a misspelt key in a route’s match block is reported at its line', async (t) => {
-  const dir = writeTree(t, {
+  const issues = routeIssues(t, {
     'routes/a.yaml': [
       'backends:',
       '  m: { url: "http://127.0.0.1:1" }',
@@ -38,22 +35,20 @@ t.test('a misspelt key in a route’s match block is reported at its line', asyn
       ''
     ].join('\n')
   })
-  const issues = issuesOf(() => tableOf(dir))
   t.equal(issues.length, 1)
   t.match(issues[0], { file: 'routes/a.yaml', line: 7, path: /^routes\[0\]\.match\b/, message: /"method"/ })
 })
 
 t.test('two unknown keys in one block are two errors, each at its own line', async (t) => {
-  const dir = writeTree(t, {
+  const issues = routeIssues(t, {
     'routes/a.yaml': 'backends:\n  m:\n    url: "http://127.0.0.1:1"\n    timout: 1s\n    retries: 2\n'
   })
-  const issues = issuesOf(() => tableOf(dir))
   t.same(issues.map((i) => [i.line, i.message.match(/"(\w+)"/)?.[1]]), [[4, 'timout'], [5, 'retries']])
 })
 
 t.test('an unknown top-level key in gateway.yaml is an error naming it', async (t) => {
-  const dir = writeTree(t, { 'config/gateway.yaml': 'listen: { port: 0 }\nlisten_port: 8080\n' })
-  const issues = issuesOf(() => loadGatewayConfig(join(dir, 'config/gateway.yaml'), {}))
+  const file = gatewayFile(t, 'listen: { port: 0 }\nlisten_port: 8080\n')
+  const issues = gatewayIssues(file)
   t.equal(issues.length, 1)
-  t.match(issues[0], { file: join(dir, 'config/gateway.yaml'), line: 2, message: /"listen_port"/ })
+  t.match(issues[0], { file, line: 2, message: /"listen_port"/ })
 })

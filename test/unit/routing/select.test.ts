@@ -3,7 +3,7 @@ import { chooseBackend, effectiveTargets, hostOf, matchRoute, stickyKey, upstrea
 import { pathSegments } from '../../../src/routing/pattern.ts'
 import { routeSeed, stickyBucket } from '../../../src/routing/split.ts'
 import { InProcessWeights } from '../../../src/routing/weights.ts'
-import { issuesOf, tableOf, writeTree } from '../config-tree.ts'
+import { routeIssues, tableOf, writeTree } from '../config-tree.ts'
 
 const ROUTES = [
   'backends:',
@@ -108,8 +108,8 @@ t.test('the upstream path is rewritten, then prefixed with the backend’s base 
 })
 
 t.test('a rewrite template naming a :param the path does not capture is a config error at its line', async (t) => {
-  const dir = writeTree(t, {
+  const issues = routeIssues(t, {
     'routes/a.yaml': 'backends:\n  svc: { url: "http://127.0.0.1:1" }\nroutes:\n  - name: bad\n    match: { path: /a/:id }\n    to: svc\n    rewrite: { path: /b/:ident }\n'
   })
-  t.match(issuesOf(() => tableOf(dir)), [{ file: 'routes/a.yaml', line: 7, message: /:ident/ }])
+  t.match(issues, [{ file: 'routes/a.yaml', line: 7, message: /:ident/ }])
 })
