@@ -1,0 +1,84 @@
+/**
+ * Load from autocannon (programmatic API, closed loop: a fixed number of keep-alive
+ * connections, one request in flight on each). autocannon's own latency histogram has 1 ms
+ * resolution, too coarse for sub-millisecond proxies, so latencies are also taken from its
+ * per-response event (microsecond resolution) and the percentiles computed from those.
+ */
+import autocannon from 'autocannon'
+
+export interface LoadOptions {
+  readonly url: string
+  readonly connections: number
+  readonly durationS: number
+  /** When set, each request gets an `x-user-id` header cycling through this many users. */
+  readonly users?: number
+}
+
+export interface LoadResult {
+  readonly requests: number
+  readonly durationS: number
+  readonly rps: number
+  /** Latency in milliseconds, from per-response timings (all responses). */
+  readonly latencyMs: { mean: number, p50: number, p90: number, p99: number, p999: number, max: number }
+  /** autocannon's own histogram (2xx only, whole milliseconds), for reference. */
+  readonly autocannonLatencyMs: { p50: number, p99: number, p99_9: number }
+  readonly errors: number
+  readonly timeouts: number
+  readonly non2xx: number
+  readonly statusCodes: Record<string, number>
+}
+
+let current: autocannon.Instance | undefined
+
+/** Stops the run in progress (Ctrl-C). */
+export function stopLoad (): void { current?.stop() }
+
+export async function runLoad (o: LoadOptions): Promise<LoadResult> {
+  let lat = new Float64Array(1 << 18)
+  let n = 0
+  let userSeq = 0
+  const requests: autocannon.Request[] | undefined = o.users === undefined
+    ? undefined
+    : [{
+        setupRequest: (req) => {
+          const users = o.users!
+          userSeq = (userSeq + 1) % users
+          req.headers = { ...req.headers, 'x-user-id': 'user-' + userSeq }
+          return req
+        }
+      }]
+  const result = await new Promise<autocannon.Result>((resolve, reject) => {
+    const inst = autocannon({ url: o.url, connections: o.connections, duration: o.durationS, pipelining: 1, timeout: 10, requests }, (err, res) => {
+      current = undefined
+      if (err !== null) reject(err)
+      else resolve(res)
+    })
+    current = inst
+    inst.on('response', (_client: unknown, _status: number, _bytes: number, ms: number) => {
+      if (n === lat.length) {
+        const bigger = new Float64Array(lat.length * 2)
+        bigger.set(lat)
+        lat = bigger
+      }
+      lat[n++] = ms
+    })
+  })
+  const sorted = lat.subarray(0, n).sort()
+  const pct = (p: number): number => n === 0 ? 0 : sorted[Math.min(n - 1, Math.max(0, Math.ceil((p / 100) * n) - 1))]!
+  let sum = 0
+  for (let i = 0; i < n; i++) sum += sorted[i]!
+  const codes: Record<string, number> = {}
+  for (const [code, v] of Object.entries(result.statusCodeStats)) codes[code] = v.count
+  const total = result.requests.total
+  return {
+    requests: total,
+    durationS: result.duration,
+    rps: result.duration > 0 ? total / result.duration : 0,
+    latencyMs: { mean: n === 0 ? 0 : sum / n, p50: pct(50), p90: pct(90), p99: pct(99), p999: pct(99.9), max: n === 0 ? 0 : sorted[n - 1]! },
+    autocannonLatencyMs: { p50: result.latency.p50, p99: result.latency.p99, p99_9: result.latency.p99_9 },
+    errors: result.errors,
+    timeouts: result.timeouts,
+    non2xx: result.non2xx,
+    statusCodes: codes
+  }
+}

@@ -1,0 +1,498 @@
+/**
+ * `npm run bench`: figway against baselines, one scenario after another on the same origin,
+ * all on 127.0.0.1. Prints a markdown table on stdout (progress goes to stderr) and writes
+ * the same figures as JSON to bench/results/latest.json. See bench/README.md.
+ */
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { cpus, release, tmpdir, totalmem } from 'node:os'
+import { dirname, join, resolve } from 'node:path'
+import { parseArgs } from 'node:util'
+import { ORIGIN_BODY, REQUEST_PATH } from './lib/body.ts'
+import { runLoad, stopLoad, type LoadResult } from './lib/load.ts'
+import { findNginx, nginxArgs, writeOriginConfig, writeProxyConfig } from './lib/nginx.ts'
+import { cpuSeconds, freePort, killAllSync, machineBusySeconds, peakRssBytes, processTree, readPorts, spawnManaged, stop, stopAll, waitReady, type Managed } from './lib/procs.ts'
+import { computeRatios, markdown, type ProcessStats, type Report, type ScenarioResult } from './lib/report.ts'
+
+const REPO = resolve(import.meta.dirname, '..')
+const SCENARIOS = ['direct', 'figway', 'fastify-proxy', 'nginx', 'figway-info', 'figway-sticky'] as const
+type ScenarioId = typeof SCENARIOS[number]
+const STICKY_USERS = 10_000
+/** CPU used by processes outside the benchmark, in percent of one core, that counts as quiet. */
+const QUIET_PERCENT = 25
+/** Above this much CPU used by other processes during a measurement, it is measured again. */
+const BUSY_PERCENT = 15
+
+const HELP = `usage: npm run bench -- [options]
+
+  --duration SECONDS     measured run per scenario (env BENCH_DURATION, default 10)
+  --warmup SECONDS       warm-up run before each measurement (env BENCH_WARMUP, default 3)
+  --connections N        concurrent keep-alive connections (env BENCH_CONNECTIONS, default 64)
+  --origin KIND          auto | node | nginx (env BENCH_ORIGIN, default auto: nginx when installed)
+  --only LIST            comma-separated scenarios (env BENCH_ONLY): ${SCENARIOS.join(', ')}
+  --skip LIST            scenarios to leave out (env BENCH_SKIP)
+  --no-nginx             do not use nginx at all, even when installed
+  --quiet-wait SECONDS   before each scenario, wait up to this long for other processes to
+                         use under ${QUIET_PERCENT} % of a core (env BENCH_QUIET_WAIT, default 30; 0: no wait)
+  --retries N            measure a scenario again (up to N times) when other processes used over
+                         ${BUSY_PERCENT} % of a core during its measurement (env BENCH_RETRIES, default 2)
+  --rounds N             run the whole sequence N times, interleaved; each scenario shows its
+                         median round by req/s (env BENCH_ROUNDS, default 1)
+  --out FILE             JSON output (env BENCH_OUT, default bench/results/latest.json)
+`
+
+interface Options {
+  durationS: number
+  warmupS: number
+  connections: number
+  origin: 'auto' | 'node' | 'nginx'
+  scenarios: ScenarioId[]
+  nginx: boolean
+  quietWaitS: number
+  retries: number
+  rounds: number
+  out: string
+}
+
+function seconds (name: string, v: string): number {
+  const m = /^(\d+(?:\.\d+)?)\s*s?$/.exec(v.trim())
+  if (m === null || Number(m[1]) <= 0) throw new Error(`${name}: expected a number of seconds, got "${v}"`)
+  return Number(m[1])
+}
+
+function list (name: string, v: string): ScenarioId[] {
+  const ids = v.split(',').map((s) => s.trim()).filter((s) => s !== '')
+  for (const id of ids) if (!(SCENARIOS as readonly string[]).includes(id)) throw new Error(`${name}: unknown scenario "${id}" (known: ${SCENARIOS.join(', ')})`)
+  return ids as ScenarioId[]
+}
+
+function parseOptions (): Options {
+  const { values } = parseArgs({
+    options: {
+      duration: { type: 'string' },
+      warmup: { type: 'string' },
+      connections: { type: 'string' },
+      origin: { type: 'string' },
+      only: { type: 'string' },
+      skip: { type: 'string' },
+      'no-nginx': { type: 'boolean' },
+      'quiet-wait': { type: 'string' },
+      retries: { type: 'string' },
+      rounds: { type: 'string' },
+      out: { type: 'string' },
+      help: { type: 'boolean', short: 'h' }
+    },
+    allowPositionals: false
+  })
+  if (values.help === true) {
+    process.stdout.write(HELP)
+    process.exit(0)
+  }
+  const env = process.env
+  const pick = (flag: string | undefined, envName: string): string | undefined => flag ?? (env[envName] !== undefined && env[envName] !== '' ? env[envName] : undefined)
+  const duration = pick(values.duration, 'BENCH_DURATION')
+  const warmup = pick(values.warmup, 'BENCH_WARMUP')
+  const connections = pick(values.connections, 'BENCH_CONNECTIONS')
+  const origin = pick(values.origin, 'BENCH_ORIGIN') ?? 'auto'
+  if (origin !== 'auto' && origin !== 'node' && origin !== 'nginx') throw new Error(`--origin: expected auto, node or nginx, got "${origin}"`)
+  const conns = connections === undefined ? 64 : Number(connections)
+  if (!Number.isInteger(conns) || conns < 1 || conns > 10_000) throw new Error(`--connections: expected an integer from 1 to 10000, got "${connections}"`)
+  const quiet = pick(values['quiet-wait'], 'BENCH_QUIET_WAIT')
+  const retries = pick(values.retries, 'BENCH_RETRIES')
+  const nRetries = retries === undefined ? 2 : Number(retries)
+  if (!Number.isInteger(nRetries) || nRetries < 0 || nRetries > 10) throw new Error(`--retries: expected an integer from 0 to 10, got "${retries}"`)
+  const roundsArg = pick(values.rounds, 'BENCH_ROUNDS')
+  const nRounds = roundsArg === undefined ? 1 : Number(roundsArg)
+  if (!Number.isInteger(nRounds) || nRounds < 1 || nRounds > 20) throw new Error(`--rounds: expected an integer from 1 to 20, got "${roundsArg}"`)
+  const only = pick(values.only, 'BENCH_ONLY')
+  const skip = pick(values.skip, 'BENCH_SKIP')
+  let scenarios: ScenarioId[] = only === undefined ? [...SCENARIOS] : list('--only', only)
+  if (skip !== undefined) {
+    const s = list('--skip', skip)
+    scenarios = scenarios.filter((id) => !s.includes(id))
+  }
+  return {
+    durationS: duration === undefined ? 10 : seconds('--duration', duration),
+    warmupS: warmup === undefined ? 3 : seconds('--warmup', warmup),
+    connections: conns,
+    origin,
+    // Run in the canonical order whatever order the list was given in.
+    scenarios: SCENARIOS.filter((id) => scenarios.includes(id)),
+    nginx: values['no-nginx'] !== true,
+    retries: nRetries,
+    rounds: nRounds,
+    quietWaitS: quiet === undefined ? 30 : quiet.trim() === '0' ? 0 : seconds('--quiet-wait', quiet),
+    out: resolve(REPO, pick(values.out, 'BENCH_OUT') ?? 'bench/results/latest.json')
+  }
+}
+
+const log = (msg: string): void => { process.stderr.write(`[bench] ${msg}\n`) }
+const sleep = async (ms: number): Promise<void> => { await new Promise((resolve) => setTimeout(resolve, ms)) }
+
+function version (pkg: string): string {
+  try { return (JSON.parse(readFileSync(join(REPO, 'node_modules', pkg, 'package.json'), 'utf8')) as { version: string }).version } catch { return 'unknown' }
+}
+
+/**
+ * CPU used by everything but the harness over one second, in percent of one core; repeated
+ * until it is under QUIET_PERCENT or `maxS` has passed. Returns the last sample.
+ */
+async function waitForQuiet (maxS: number): Promise<number> {
+  const deadline = Date.now() + maxS * 1000
+  let announced = false
+  for (;;) {
+    const m0 = machineBusySeconds()
+    const s0 = process.cpuUsage()
+    await sleep(1_000)
+    const self = process.cpuUsage(s0)
+    const pct = (machineBusySeconds() - m0 - (self.user + self.system) / 1e6) * 100
+    if (Number.isNaN(pct) || pct < QUIET_PERCENT || Date.now() >= deadline) return pct
+    if (!announced) log(`other processes use ${pct.toFixed(0)} % of a core; waiting up to ${maxS} s for a quieter machine`)
+    announced = true
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+
+let workDir: string | undefined
+
+function cleanupSync (): void {
+  killAllSync()
+  if (workDir !== undefined) rmSync(workDir, { recursive: true, force: true })
+  workDir = undefined
+}
+
+async function cleanup (): Promise<void> {
+  stopLoad()
+  await stopAll()
+  cleanupSync()
+}
+
+interface Origin { kind: 'node' | 'nginx', proc: Managed, ports: number[], label: string }
+
+async function startOrigin (o: Options, nginx: { bin: string, version: string } | undefined): Promise<Origin> {
+  const useNginx = o.origin === 'nginx' || (o.origin === 'auto' && nginx !== undefined)
+  if (useNginx) {
+    if (nginx === undefined) throw new Error('--origin nginx: no nginx binary found')
+    const prefix = join(workDir!, 'nginx-origin')
+    const ports = [await freePort(), await freePort()]
+    while (ports[1] === ports[0]) ports[1] = await freePort()
+    const conf = writeOriginConfig(prefix, ports)
+    const proc = spawnManaged('nginx origin', nginx.bin, nginxArgs(prefix, conf), { logFile: join(prefix, 'stdout.log') })
+    for (const p of ports) await waitReady(proc, p, `http://127.0.0.1:${p}/`)
+    return { kind: 'nginx', proc, ports, label: `${nginx.version} (1 worker, \`return 200\` with a fixed ${ORIGIN_BODY.length}-byte JSON body)` }
+  }
+  const proc = spawnManaged('node origin', process.execPath, [join(REPO, 'bench', 'origin.ts'), '2'], { cwd: REPO, pipeStdout: true, logFile: join(workDir!, 'node-origin.log') })
+  const ports = await readPorts(proc)
+  for (const p of ports) await waitReady(proc, p, `http://127.0.0.1:${p}/`)
+  return { kind: 'node', proc, ports, label: `bench/origin.ts (node:http, fixed ${ORIGIN_BODY.length}-byte JSON body)` }
+}
+
+interface Started { url: string, proc?: Managed, opsUrl?: string, logFile?: string }
+
+async function distinctPorts (n: number): Promise<number[]> {
+  const out: number[] = []
+  while (out.length < n) {
+    const p = await freePort()
+    if (!out.includes(p)) out.push(p)
+  }
+  return out
+}
+
+async function startFigway (name: string, logLevel: 'warn' | 'info', routesYaml: string): Promise<Started> {
+  const dir = join(workDir!, name)
+  mkdirSync(join(dir, 'routes'), { recursive: true })
+  const [data, ops] = await distinctPorts(2)
+  writeFileSync(join(dir, 'routes', 'bench.yaml'), routesYaml)
+  const config = join(dir, 'gateway.yaml')
+  writeFileSync(config, `listen: { host: 127.0.0.1, port: ${data} }
+ops: { host: 127.0.0.1, port: ${ops}, token: "" }
+routes: ./routes
+shutdown: { drainDelay: 0s, timeout: 2s }
+telemetry: { logLevel: ${logLevel}, tracing: { exporter: none } }
+`)
+  const logFile = join(dir, 'figway.log')
+  const proc = spawnManaged(name, process.execPath, [join(REPO, 'src', 'cli.ts'), 'serve', '--config', config], { cwd: REPO, logFile })
+  await waitReady(proc, data!, `http://127.0.0.1:${data}/__figway/ready`)
+  return { url: `http://127.0.0.1:${data}`, proc, opsUrl: `http://127.0.0.1:${ops}`, logFile }
+}
+
+/** One request through the target: it must be the origin's fixed body. */
+async function sanityCheck (url: string, headers: Record<string, string> = {}): Promise<void> {
+  const r = await fetch(url + REQUEST_PATH, { headers, signal: AbortSignal.timeout(5_000) })
+  const text = await r.text()
+  if (r.status !== 200 || text !== ORIGIN_BODY) throw new Error(`sanity check failed: GET ${url}${REQUEST_PATH} → ${r.status} ${text.slice(0, 200)}`)
+}
+
+/** figway_requests_total per backend, from the ops port's /metrics. */
+async function backendCounts (opsUrl: string): Promise<Record<string, number>> {
+  const text = await (await fetch(opsUrl + '/metrics', { signal: AbortSignal.timeout(5_000) })).text()
+  const out: Record<string, number> = {}
+  for (const line of text.split('\n')) {
+    const m = /^figway_requests_total\{([^}]*)\}\s+(\S+)/.exec(line)
+    if (m === null) continue
+    const backend = /backend="([^"]*)"/.exec(m[1]!)?.[1] ?? ''
+    out[backend] = (out[backend] ?? 0) + Number(m[2])
+  }
+  return out
+}
+
+interface Measured {
+  url: string
+  result: LoadResult
+  proxy: ProcessStats | undefined
+  originCpuPercent: number
+  loadgenCpuPercent: number
+  backgroundCpuPercent: number
+  notes: string[]
+}
+
+/** Waits for a quiet machine, warms up, then measures one run with CPU accounting. */
+async function measure (o: Options, label: string, started: Started, origin: Origin, load: { url: string, connections: number, users?: number }): Promise<Measured> {
+  const before = o.quietWaitS > 0 ? await waitForQuiet(o.quietWaitS) : Number.NaN
+  log(`${label}: warm-up ${o.warmupS} s`)
+  await runLoad({ ...load, durationS: o.warmupS })
+  await sleep(500)
+  const pids = started.proc === undefined ? [] : processTree(started.proc.pid)
+  const originPids = processTree(origin.proc.pid)
+  const cpu0 = cpuSeconds(pids)
+  const originCpu0 = cpuSeconds(originPids)
+  const self0 = process.cpuUsage()
+  const machine0 = machineBusySeconds()
+  const t0 = performance.now()
+  log(`${label}: measuring ${o.durationS} s`)
+  const result = await runLoad({ ...load, durationS: o.durationS })
+  const wall = (performance.now() - t0) / 1000
+  const self = process.cpuUsage(self0)
+  const cpu = cpuSeconds(pids) - cpu0
+  const machine = machineBusySeconds() - machine0
+  const originCpu = cpuSeconds(originPids) - originCpu0
+  const selfCpu = (self.user + self.system) / 1e6
+  const m: Measured = {
+    url: load.url,
+    result,
+    proxy: started.proc === undefined
+      ? undefined
+      : { cpuSeconds: cpu, cpuUsPerRequest: result.requests > 0 ? (cpu / result.requests) * 1e6 : 0, peakRssMiB: peakRssBytes(pids) / 1048576, pids },
+    originCpuPercent: (originCpu / wall) * 100,
+    loadgenCpuPercent: (selfCpu / wall) * 100,
+    backgroundCpuPercent: Math.max(0, ((machine - cpu - originCpu - selfCpu) / wall) * 100),
+    notes: []
+  }
+  if (before >= QUIET_PERCENT) m.notes.push(`other processes used ${before.toFixed(0)} % of a core just before the warm-up`)
+  if (m.backgroundCpuPercent > 10) m.notes.push(`processes outside the benchmark used ${m.backgroundCpuPercent.toFixed(0)} % of a core during the measurement`)
+  if (m.loadgenCpuPercent > 90) m.notes.push(`the load generator used ${m.loadgenCpuPercent.toFixed(0)} % of a core: this run is bounded by autocannon, not by what it measures`)
+  if (m.originCpuPercent > 80) m.notes.push(`the origin used ${m.originCpuPercent.toFixed(0)} % of a core: it may have limited this run`)
+  if (result.errors > 0 || result.non2xx > 0) m.notes.push(`status codes: ${JSON.stringify(result.statusCodes)}, errors ${result.errors}, timeouts ${result.timeouts}`)
+  return m
+}
+
+const LABELS: Record<ScenarioId, string> = {
+  direct: 'direct to origin',
+  figway: 'figway pass-through (logLevel warn)',
+  'fastify-proxy': '@fastify/http-proxy',
+  nginx: 'nginx proxy (1 worker)',
+  'figway-info': 'figway pass-through (logLevel info)',
+  'figway-sticky': 'figway sticky split 50/50'
+}
+
+async function main (): Promise<number> {
+  let o: Options
+  try {
+    o = parseOptions()
+  } catch (err) {
+    process.stderr.write(`bench: ${(err as Error).message}\n\n${HELP}`)
+    return 2
+  }
+  workDir = mkdtempSync(join(tmpdir(), 'figway-bench-'))
+  const nginx = o.nginx ? findNginx() : undefined
+  const perScenario = (o.retries + 1) * (o.quietWaitS + 2 + o.warmupS + o.durationS) + 45
+  const limitS = o.rounds * o.scenarios.length * perScenario + 60
+  const watchdog = setTimeout(() => {
+    log(`watchdog: still running after ${limitS} s; stopping`)
+    void cleanup().finally(() => process.exit(1))
+  }, limitS * 1000)
+  watchdog.unref()
+
+  log(`scenarios: ${o.scenarios.join(', ')}; ${o.connections} connections, ${o.warmupS} s warm-up + ${o.durationS} s each, ${o.rounds} round${o.rounds === 1 ? '' : 's'}`)
+  const origin = await startOrigin(o, nginx)
+  const originUrl = `http://127.0.0.1:${origin.ports[0]}`
+  log(`origin: ${origin.label} on ${origin.ports.map((p) => '127.0.0.1:' + p).join(', ')}`)
+
+  const passThrough = `backends:
+  origin: { url: "${originUrl}" }
+routes:
+  - name: all
+    match: { path: /** }
+    to: origin
+`
+  const split = `backends:
+  origin-a: { url: "http://127.0.0.1:${origin.ports[0]}" }
+  origin-b: { url: "http://127.0.0.1:${origin.ports[1]}" }
+routes:
+  - name: split
+    match: { path: /** }
+    split: { origin-a: 50, origin-b: 50 }
+    sticky: { header: x-user-id }
+`
+
+  const starters: Record<ScenarioId, () => Promise<Started>> = {
+    direct: async () => ({ url: originUrl }),
+    figway: async () => await startFigway('figway', 'warn', passThrough),
+    'figway-info': async () => await startFigway('figway-info', 'info', passThrough),
+    'figway-sticky': async () => await startFigway('figway-sticky', 'warn', split),
+    'fastify-proxy': async () => {
+      const proc = spawnManaged('@fastify/http-proxy', process.execPath, [join(REPO, 'bench', 'fastify-proxy.ts'), originUrl], { cwd: REPO, pipeStdout: true, logFile: join(workDir!, 'fastify-proxy.log') })
+      const [port] = await readPorts(proc)
+      await waitReady(proc, port!, `http://127.0.0.1:${port}${REQUEST_PATH}`)
+      return { url: `http://127.0.0.1:${port}`, proc }
+    },
+    nginx: async () => {
+      const prefix = join(workDir!, 'nginx-proxy')
+      const port = await freePort()
+      const conf = writeProxyConfig(prefix, port, `127.0.0.1:${origin.ports[0]}`, o.connections)
+      const proc = spawnManaged('nginx proxy', nginx!.bin, nginxArgs(prefix, conf), { logFile: join(prefix, 'stdout.log') })
+      await waitReady(proc, port, `http://127.0.0.1:${port}${REQUEST_PATH}`)
+      return { url: `http://127.0.0.1:${port}`, proc }
+    }
+  }
+
+  // Rounds interleave the scenarios (A B C, A B C, ...) so slow drift on the machine spreads
+  // over all of them; each scenario then shows its median round by req/s.
+  const rounds = new Map<ScenarioId, { runs: Measured[], notes: string[], failures: string[] }>()
+  for (const id of o.scenarios) rounds.set(id, { runs: [], notes: [], failures: [] })
+  for (let round = 1; round <= o.rounds; round++) {
+    if (o.rounds > 1) log(`round ${round} of ${o.rounds}`)
+    for (const id of o.scenarios) {
+      const label = LABELS[id]
+      const acc = rounds.get(id)!
+      if (id === 'nginx' && nginx === undefined) continue
+      log(`${label}: starting`)
+      let started: Started | undefined
+      try {
+        started = await starters[id]()
+        const users = id === 'figway-sticky' ? STICKY_USERS : undefined
+        await sanityCheck(started.url, users === undefined ? {} : { 'x-user-id': 'user-0' })
+        const load = { url: started.url + REQUEST_PATH, connections: o.connections, users }
+        // On a shared machine, measure again while other processes disturbed the run; keep the
+        // least disturbed measurement.
+        let m = await measure(o, label, started, origin, load)
+        let attempts = 1
+        while (m.backgroundCpuPercent > BUSY_PERCENT && attempts <= o.retries) {
+          log(`${label}: processes outside the benchmark used ${m.backgroundCpuPercent.toFixed(0)} % of a core; measuring again (${attempts}/${o.retries})`)
+          const again = await measure(o, label, started, origin, load)
+          attempts++
+          if (again.backgroundCpuPercent < m.backgroundCpuPercent) m = again
+        }
+        if (attempts > 1) m.notes.push(`measured ${attempts} times because other processes were busy; this is the least disturbed run`)
+        if (id === 'figway-info' && started.logFile !== undefined) {
+          const bytes = statSync(started.logFile).size
+          m.notes.push(`access log written to a file: ${(bytes / 1048576).toFixed(1)} MiB over warm-up and measurement`)
+        }
+        if (id === 'figway-sticky' && started.opsUrl !== undefined) {
+          const counts = await backendCounts(started.opsUrl)
+          const total = Object.values(counts).reduce((a, b) => a + b, 0)
+          const shares = Object.entries(counts).sort().map(([b, n]) => `${b} ${((n / total) * 100).toFixed(1)} %`).join(', ')
+          m.notes.push(`requests carry x-user-id cycling over ${STICKY_USERS.toLocaleString('en-US')} users; split observed in figway_requests_total: ${shares} of ${total.toLocaleString('en-US')}`)
+        }
+        acc.runs.push(m)
+        log(`${label}: ${Math.round(m.result.rps)} req/s, p99 ${m.result.latencyMs.p99.toFixed(2)} ms`)
+      } catch (err) {
+        const reason = (err as Error).message
+        log(`${label}: FAILED: ${reason}`)
+        acc.failures.push(`round ${round}: ${reason.split('\n')[0]}`)
+      } finally {
+        if (started?.proc !== undefined) await stop(started.proc)
+      }
+      await sleep(1_000)
+    }
+  }
+
+  const results: ScenarioResult[] = []
+  for (const id of o.scenarios) {
+    const label = LABELS[id]
+    const acc = rounds.get(id)!
+    if (id === 'nginx' && nginx === undefined) {
+      const reason = o.nginx ? 'nginx is not installed' : 'disabled with --no-nginx'
+      log(`${label}: skipped (${reason})`)
+      results.push({ id, label, status: 'skipped', reason, notes: [] })
+      continue
+    }
+    if (acc.runs.length === 0) {
+      results.push({ id, label, status: 'failed', reason: acc.failures.join('; '), notes: [] })
+      continue
+    }
+    const byRps = [...acc.runs].sort((a, b) => a.result.rps - b.result.rps)
+    const m = byRps[Math.floor((byRps.length - 1) / 2)]!
+    const notes = [...m.notes, ...acc.failures.map((f) => `failed in ${f}`)]
+    results.push({
+      id,
+      label,
+      status: 'ok',
+      url: m.url,
+      load: m.result,
+      proxy: m.proxy,
+      originCpuPercent: m.originCpuPercent,
+      loadgenCpuPercent: m.loadgenCpuPercent,
+      backgroundCpuPercent: m.backgroundCpuPercent,
+      rpsRange: [byRps[0]!.result.rps, byRps[byRps.length - 1]!.result.rps],
+      rounds: acc.runs.map((r) => ({
+        rps: r.result.rps,
+        p50: r.result.latencyMs.p50,
+        p99: r.result.latencyMs.p99,
+        p999: r.result.latencyMs.p999,
+        cpuUsPerRequest: r.proxy?.cpuUsPerRequest ?? null,
+        backgroundCpuPercent: r.backgroundCpuPercent
+      })),
+      notes
+    })
+  }
+  await stop(origin.proc)
+
+  const cpu = cpus()
+  const report: Report = {
+    date: new Date().toISOString(),
+    machine: { cpus: cpu.length, cpuModel: cpu[0]?.model.trim() ?? 'unknown', memoryGiB: totalmem() / 2 ** 30, kernel: release(), node: process.version },
+    method: {
+      connections: o.connections,
+      durationS: o.durationS,
+      warmupS: o.warmupS,
+      path: REQUEST_PATH,
+      origin: origin.label,
+      tools: {
+        autocannon: version('autocannon'),
+        '@fastify/http-proxy': version('@fastify/http-proxy'),
+        fastify: version('fastify'),
+        undici: version('undici'),
+        nginx: nginx?.version ?? 'not installed'
+      },
+      quietWaitS: o.quietWaitS,
+      retries: o.retries,
+      rounds: o.rounds
+    },
+    scenarios: results,
+    ratios: computeRatios(results)
+  }
+  mkdirSync(dirname(o.out), { recursive: true })
+  writeFileSync(o.out, JSON.stringify(report, null, 2) + '\n')
+  process.stdout.write(markdown(report))
+  log(`JSON written to ${o.out}`)
+  return results.some((r) => r.status === 'failed') ? 1 : 0
+}
+
+process.on('exit', cleanupSync)
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => {
+    log(`${signal}: stopping`)
+    void cleanup().finally(() => process.exit(130))
+  })
+}
+
+try {
+  const code = await main()
+  await cleanup()
+  process.exit(code)
+} catch (err) {
+  log(`error: ${(err as Error).stack ?? String(err)}`)
+  await cleanup()
+  process.exit(1)
+}
