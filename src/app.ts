@@ -21,6 +21,7 @@ import { InProcessWeights, type WeightSource } from './routing/weights.ts'
 import { createLogger, flushLogger, type Logger } from './telemetry/logger.ts'
 import { Metrics } from './telemetry/metrics.ts'
 import { HttpUpstreams } from './upstream/http.ts'
+import { Guards } from './resilience/guards.ts'
 
 export interface GatewayOptions {
   readonly logger?: Logger
@@ -70,6 +71,8 @@ export async function createGateway (config: GatewayConfig, opts: GatewayOptions
   const state: GatewayState = { draining: false, inflight: 0, onIdle: null }
   const weights = opts.weights ?? new InProcessWeights()
   const upstreams = new HttpUpstreams()
+  const guards = new Guards()
+  const CIRCUIT_STATE = { closed: 0, half_open: 1, open: 2 } as const
   const storeRef: { current: RouteStore | undefined } = { current: undefined }
   const metrics = new Metrics({
     inflight: () => state.inflight,
@@ -78,8 +81,19 @@ export async function createGateway (config: GatewayConfig, opts: GatewayOptions
         const { targets } = effectiveTargets(r, weights)
         for (let i = 0; i < targets.backends.length; i++) yield { route: r.name, backend: targets.backends[i]!.name, weight: targets.weights[i]! }
       }
+    },
+    circuitStates: function * () {
+      // Every backend of the live table has a state, closed until a guard says otherwise.
+      const seen = new Set<string>()
+      for (const g of guards.all()) { seen.add(g.name); yield { backend: g.name, state: CIRCUIT_STATE[g.breaker.state] } }
+      for (const name of storeRef.current?.current?.backends.keys() ?? []) if (!seen.has(name)) yield { backend: name, state: 0 }
     }
   }, { defaultMetrics: opts.defaultMetrics })
+  guards.onBreakerState = (backend, state) => {
+    const line = { backend, state }
+    if (state === 'open') logger.warn(line, 'circuit breaker opened')
+    else logger.info(line, `circuit breaker ${state === 'closed' ? 'closed' : 'half-open'}`)
+  }
 
   const store = new RouteStore({
     dir: config.routesDir,
@@ -88,6 +102,7 @@ export async function createGateway (config: GatewayConfig, opts: GatewayOptions
     env: opts.env,
     onSwap: (next, prev, reason) => {
       const closed = upstreams.retain(next)
+      guards.retain(next)
       if (prev !== undefined) logger.info({ reason, version: next.version, routes: next.routes.length, backends: next.backends.size, poolsClosed: closed }, 'route table reloaded')
     },
     onResult: (r, reason) => {
@@ -107,7 +122,7 @@ export async function createGateway (config: GatewayConfig, opts: GatewayOptions
   const first = await store.reload('startup')
   if (!first.ok) throw new ConfigError([...first.issues])
 
-  const deps: PipelineDeps = { config, store, weights, upstreams, metrics, logger, state, trustedPeer: trustPredicate(config.trustedProxies) }
+  const deps: PipelineDeps = { config, store, weights, upstreams, guards, metrics, logger, state, trustedPeer: trustPredicate(config.trustedProxies) }
   const handle = createPipeline(deps)
 
   let watcher: RoutesWatcher | undefined
@@ -203,6 +218,7 @@ export async function createGateway (config: GatewayConfig, opts: GatewayOptions
     watcher?.close()
     await Promise.allSettled([data.close(), ops.close()])
     await upstreams.close()
+    guards.close()
     await weights.close()
     flushLogger(logger)
   }

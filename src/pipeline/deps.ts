@@ -5,6 +5,7 @@ import type { WeightSource } from '../routing/weights.ts'
 import type { Logger } from '../telemetry/logger.ts'
 import type { Metrics } from '../telemetry/metrics.ts'
 import type { HttpUpstreams } from '../upstream/http.ts'
+import type { Guards } from '../resilience/guards.ts'
 
 export interface GatewayState {
   /** SIGTERM received: readiness is 503 and responses carry `Connection: close`. */
@@ -20,6 +21,7 @@ export interface PipelineDeps {
   readonly store: RouteStore
   readonly weights: WeightSource
   readonly upstreams: HttpUpstreams
+  readonly guards: Guards
   readonly metrics: Metrics
   readonly logger: Logger
   readonly state: GatewayState

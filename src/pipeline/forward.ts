@@ -1,161 +1,306 @@
 /**
- * Stage `forward` for HTTP backends: one undici dispatch on the backend's pool, streaming the
- * request body up and the response body down with backpressure, under two deadlines:
- * - `perTryTimeout`: how long the backend may take to answer once it has the request. While
- *   a request body is still being sent, it is an idle timeout that every chunk sent re-arms,
- *   so a large upload that keeps moving never times out because it is large.
- * - `timeout`: the whole exchange, counted from when the request has been sent (at once for a
- *   request without a body), as Envoy's route timeout counts from the end of the request.
- * Timers reply on their own schedule, not undici's: a deadline that expires while the
- * request still waits for a connection is answered at once, and the pending dispatch is
- * aborted as soon as undici hands it a controller.
+ * Stage `forward` (with `recover`) for HTTP backends. Per request, a Forwarding runs attempts
+ * on the route's chosen backend and, when they fail before any response byte reached the
+ * client, retries them or serves from the route's fallback (spec §2.3, §3):
+ *
+ *   attempt  bulkhead (maxInFlight) → breaker admission → undici dispatch under perTryTimeout
+ *   failure  retry (method rules, budget, full-jitter backoff or Retry-After, inside `timeout`)
+ *            → else fallback backend (same deadline) → else a local reply
+ *   success  headers to the client: from then on nothing is retried; bytes stream with
+ *            backpressure; a failure cuts the connection
+ *
+ * `perTryTimeout` counts the backend's time: while a request body is still being sent it is
+ * an idle timeout re-armed by every chunk sent. `timeout` covers all attempts and backoffs,
+ * counted from when the request can be sent whole (at once for a buffered or empty body,
+ * else once it was sent), as Envoy's route timeout counts from the end of the request.
  */
-import type { Dispatcher } from 'undici'
 import type { Policy } from '../config/policy.ts'
-import { classify, ClientClosedError, UpstreamTimeoutError } from '../upstream/errors.ts'
+import type { LocalReplyCode } from '../errors.ts'
+import { fullJitterMs, retryAfterMs } from '../resilience/backoff.ts'
+import { methodMayFallBack, methodMayRetry, retryableKind, type FailureKind } from '../resilience/retry.ts'
+import type { Backend, Route } from '../routing/table.ts'
+import { ClientClosedError, UpstreamTimeoutError } from '../upstream/errors.ts'
+import { Attempt, type AttemptOwner } from './attempt.ts'
+import { NO_BODY, readBody, type Body } from './body.ts'
 import type { PipelineDeps } from './deps.ts'
 import type { Exchange } from './exchange.ts'
 import { record } from './record.ts'
 import { localReply } from './reply.ts'
 import { bodyPending, downstreamHeaders, requestHasBody } from './shape.ts'
 
-type Controller = Dispatcher.DispatchController
+const REPLY_FOR: Record<FailureKind, LocalReplyCode> = {
+  connect_error: 'upstream_unreachable',
+  circuit_open: 'upstream_circuit_open',
+  overloaded: 'upstream_overloaded',
+  reset: 'upstream_reset',
+  timeout: 'upstream_timeout',
+  status_502: 'upstream_reset',
+  status_503: 'upstream_reset',
+  status_504: 'upstream_timeout',
+  status_5xx: 'upstream_reset'
+}
 
-export class ForwardHandler implements Dispatcher.DispatchHandler {
+/** Attempt outcomes as `figway_upstream_attempts_total{outcome}` names them. */
+function outcomeOf (kind: FailureKind | 'cancelled'): string {
+  return kind.startsWith('status_') ? '5xx' : kind
+}
+
+type Headers = Record<string, string | string[] | undefined>
+
+export class Forwarding implements AttemptOwner {
   readonly #deps: PipelineDeps
   readonly #ex: Exchange
-  #controller: Controller | null = null
-  #abortReason: Error | null = null
-  #responded = false
+  readonly #route: Route
+  readonly #headers: string[]
+  #body: Body = NO_BODY
+  #backend: Backend
+  #policy: Policy
+  #onFallback = false
+  /** Attempts on the current backend. */
+  #tries = 0
+  #attempt: Attempt | null = null
+  #deadline: NodeJS.Timeout | null = null
+  #deadlineAt = Infinity
+  #retryTimer: NodeJS.Timeout | null = null
   #finished = false
-  #perTry: NodeJS.Timeout | null = null
-  #total: NodeJS.Timeout | null = null
-  readonly #totalMs: number
   #onDrain: (() => void) | null = null
 
-  constructor (deps: PipelineDeps, ex: Exchange, policy: Policy, hasBody: boolean) {
+  constructor (deps: PipelineDeps, ex: Exchange, headers: string[]) {
     this.#deps = deps
     this.#ex = ex
-    this.#totalMs = policy.timeoutMs
-    const perTry = policy.perTryTimeoutMs
-    if (perTry > 0) this.#perTry = setTimeout(() => this.#fail(new UpstreamTimeoutError('perTry', perTry)), perTry)
-    if (!hasBody) this.#armTotal()
-    ex.res.once('close', () => { if (!this.#finished) this.#fail(new ClientClosedError()) })
+    this.#route = ex.route!
+    this.#headers = headers
+    this.#backend = ex.backend!
+    this.#policy = this.#route.policyFor.get(this.#backend.name)!
+    ex.res.once('close', () => { if (!this.#finished) this.#clientGone() })
   }
 
-  #armTotal (): void {
-    const total = this.#totalMs
-    if (total > 0 && this.#total === null && !this.#finished) this.#total = setTimeout(() => this.#fail(new UpstreamTimeoutError('total', total)), total)
-  }
-
-  onRequestStart (controller: Controller): void {
-    this.#controller = controller
-    if (this.#abortReason !== null) controller.abort(this.#abortReason)
-  }
-
-  onBodySent (): void {
-    // Upload progress: the backend is reading, so its per-try clock starts again.
-    if (this.#perTry !== null && !this.#responded) this.#perTry.refresh()
-  }
-
-  onRequestSent (): void {
-    if (this.#perTry !== null && !this.#responded) this.#perTry.refresh()
-    this.#armTotal()
-  }
-
-  onResponseStart (controller: Controller, statusCode: number, headers: Record<string, string | string[] | undefined>): void {
-    if (this.#finished) { controller.abort(this.#abortReason ?? new Error('exchange finished')); return }
-    if (statusCode < 200) return // 1xx: Node's server sends its own 100-continue
-    if (this.#perTry !== null) { clearTimeout(this.#perTry); this.#perTry = null }
-    // An early answer (before the whole request body was sent) still gets the whole deadline.
-    this.#armTotal()
-    const ex = this.#ex
-    const res = ex.res
-    ex.status = statusCode
-    const out = downstreamHeaders(headers)
-    if (this.#deps.state.draining || bodyPending(ex.req)) out.connection = 'close'
-    if (this.#deps.config.debugHeaders) {
-      out['x-figway-route'] = ex.route!.name
-      out['x-figway-backend'] = ex.backend!.name
-    }
-    try {
-      res.writeHead(statusCode, out)
-      this.#responded = true
-    } catch (err) {
-      controller.abort(err as Error)
-      this.#fail(err as Error)
+  start (): void {
+    const req = this.#ex.req
+    if (!requestHasBody(req)) { this.#armDeadline(); this.#launch(); return }
+    const route = this.#route
+    const cl = req.headers['content-length']
+    if (route.bodyBytes !== null && cl !== undefined && Number(cl) > route.bodyBytes) {
+      localReply(this.#deps, this.#ex, 'request_too_large', `this route accepts bodies up to ${route.bodyBytes} bytes`)
+      this.#finished = true
       return
     }
-    if (this.#onDrain === null) this.#onDrain = () => controller.resume()
+    // A body is read whole only when something may need to send it again.
+    const replay = route.fallback !== null || this.#policy.retry.attempts > 1
+    if (!replay) { this.#body = { kind: 'stream', stream: req }; this.#launch(); return }
+    readBody(req, this.#deps.config.limits.bodyBytes, (body) => {
+      if (this.#finished) return
+      if (body.kind === 'aborted') { this.#clientGone(); return }
+      this.#body = body
+      if (body.kind === 'buffer') this.#armDeadline()
+      this.#launch()
+    })
   }
 
-  onResponseData (controller: Controller, chunk: Buffer): void {
+  #armDeadline (): void {
+    const ms = this.#policy.timeoutMs
+    if (ms <= 0 || this.#deadline !== null || this.#finished) return
+    this.#deadlineAt = performance.now() + ms
+    this.#deadline = setTimeout(() => this.#deadlineExpired(ms), ms)
+  }
+
+  requestSent (): void { this.#armDeadline() }
+
+  #launch (): void {
+    const deps = this.#deps
+    const ex = this.#ex
+    const b = this.#backend
+    const guard = deps.guards.get(b)
+    this.#tries++
+    ex.attempts++
+    if (guard.inflight >= guard.maxInFlight) {
+      deps.metrics.attempt(b.name, 'overloaded')
+      this.#failedBefore('overloaded', null)
+      return
+    }
+    const settler = guard.breaker.admit()
+    if (settler === null) {
+      deps.metrics.attempt(b.name, 'circuit_open')
+      this.#failedBefore('circuit_open', null)
+      return
+    }
+    if (this.#tries === 1) guard.budget.request(Date.now())
+    const attempt = new Attempt(this, b, guard, settler, this.#policy.perTryTimeoutMs)
+    this.#attempt = attempt
+    const body = this.#body
+    deps.upstreams.pool(b).dispatch({
+      method: ex.method,
+      path: ex.upstreamPath + ex.query,
+      headers: this.#headers,
+      body: body.kind === 'buffer' ? body.data : body.kind === 'stream' ? body.stream : null,
+      // Only figway decides about sending a request twice.
+      idempotent: false,
+      headersTimeout: 0,
+      bodyTimeout: 0
+    }, attempt)
+  }
+
+  divert (a: Attempt, kind: FailureKind, headers: Headers): boolean {
+    const next = this.#decide(kind, headers['retry-after'])
+    if (next === null) return false
+    a.settle(false)
+    this.#deps.metrics.attempt(a.backend.name, outcomeOf(kind))
+    a.abort(new Error(`diverted after ${kind}`))
+    next()
+    return true
+  }
+
+  commit (a: Attempt, status: number, headers: Headers): void {
+    const deps = this.#deps
+    const ex = this.#ex
+    a.settle(status < 500)
+    deps.metrics.attempt(a.backend.name, status < 500 ? 'ok' : '5xx')
+    ex.status = status
+    ex.backend = a.backend
+    const out = downstreamHeaders(headers)
+    if (deps.state.draining || bodyPending(ex.req)) out.connection = 'close'
+    if (deps.config.debugHeaders) {
+      out['x-figway-route'] = this.#route.name
+      out['x-figway-backend'] = a.backend.name
+    }
+    try {
+      ex.res.writeHead(status, out)
+    } catch (err) {
+      a.abort(err as Error)
+      this.#cut('upstream_reset', err as Error)
+      return
+    }
+    const controller = a.controller!
+    this.#onDrain = () => controller.resume()
+  }
+
+  data (a: Attempt, chunk: Buffer): void {
     if (this.#finished) return
     if (!this.#ex.res.write(chunk)) {
-      controller.pause()
+      a.controller!.pause()
       this.#ex.res.once('drain', this.#onDrain!)
     }
   }
 
-  onResponseEnd (): void {
+  end (_a: Attempt): void {
     if (this.#finished) return
-    this.#finished = true
-    this.#clearTimers()
+    this.#finish()
     this.#ex.res.end()
     record(this.#deps, this.#ex)
   }
 
-  onResponseError (_controller: Controller, err: Error): void {
+  failed (a: Attempt, kind: FailureKind | 'cancelled', err: Error): void {
+    this.#deps.metrics.attempt(a.backend.name, outcomeOf(kind))
+    // A client that went away is not the backend's failure.
+    a.settle(kind === 'cancelled', err)
     if (this.#finished) return
-    this.#fail(err)
+    if (a.committed) { this.#cut(kind === 'cancelled' ? 'upstream_reset' : REPLY_FOR[kind as FailureKind], err); return }
+    if (kind === 'cancelled') { this.#clientGone(); return }
+    this.#failedBefore(kind, err)
   }
 
-  /** Ends the exchange on an error: a local reply if nothing was sent yet, else a reset. */
-  #fail (err: Error): void {
-    if (this.#finished) return
-    this.#finished = true
-    this.#abortReason = err
-    this.#clearTimers()
-    if (this.#controller !== null && !this.#controller.aborted) this.#controller.abort(err)
+  /** An attempt failed before any response byte: retry, fall back, or reply. */
+  #failedBefore (kind: FailureKind, err: Error | null): void {
+    const next = this.#decide(kind, undefined)
+    if (next !== null) { next(); return }
+    this.#finish()
+    const extra = kind === 'circuit_open' ? { 'retry-after': String(this.#deps.guards.get(this.#backend).breaker.retryAfterSeconds()) } : undefined
+    if (err !== null) this.#deps.logger.debug({ reqId: this.#ex.reqId, backend: this.#backend.name, err }, 'upstream attempt failed')
+    this.#ex.backend = this.#backend
+    localReply(this.#deps, this.#ex, REPLY_FOR[kind], undefined, extra)
+  }
+
+  /**
+   * What to do after a failure before any response byte: a retry on the same backend, the
+   * fallback backend, or nothing (null). Takes a retry from the budget when it decides to retry.
+   */
+  #decide (kind: FailureKind, retryAfter: string | string[] | undefined): (() => void) | null {
+    const deps = this.#deps
     const ex = this.#ex
-    const outcome = classify(err)
-    if (outcome === 'client_closed') {
-      ex.code = 'client_closed'
-      if (ex.status === 0 || !this.#responded) ex.status = 499
-      record(this.#deps, ex)
-      return
+    const route = this.#route
+    const replayable = this.#body.kind !== 'stream'
+    const remaining = this.#deadlineAt - performance.now()
+    const retry = this.#policy.retry
+    if (replayable && retryableKind(kind) && this.#tries < retry.attempts && methodMayRetry(ex.method, ex.req.headers, kind)) {
+      const asked = kind === 'status_503' ? retryAfterMs(retryAfter) : undefined
+      // A Retry-After beyond the backoff cap is the backend asking for more than we may wait.
+      const delay = asked === undefined ? fullJitterMs(this.#tries - 1, retry.baseMs, retry.maxMs) : asked <= retry.maxMs ? asked : -1
+      if (delay >= 0 && delay < remaining) {
+        const guard = deps.guards.get(this.#backend)
+        if (guard.budget.tryRetry(Date.now())) {
+          deps.metrics.retry(this.#backend.name, kind)
+          return () => this.#retryAfter(delay)
+        }
+        deps.metrics.budgetExhausted(this.#backend.name)
+      }
     }
-    if (this.#responded) {
-      // Bytes already went out: the only honest signal left is to cut the connection.
-      ex.code = outcome
-      ex.res.destroy(err)
-      record(this.#deps, ex)
-      return
+    const fb = route.fallback
+    if (fb !== null && !this.#onFallback && fb !== this.#backend && replayable && remaining > 0 &&
+      methodMayFallBack(ex.method, kind, route.fallbackAnyMethod)) {
+      return () => {
+        deps.metrics.fallback(route.name, this.#backend.name, fb.name, kind)
+        ex.fallback = fb.name
+        this.#onFallback = true
+        this.#backend = fb
+        this.#policy = route.policyFor.get(fb.name)!
+        this.#tries = 0
+        this.#launch()
+      }
     }
-    this.#deps.logger.debug({ reqId: ex.reqId, backend: ex.backend?.name, err }, 'upstream attempt failed')
-    localReply(this.#deps, ex, outcome)
+    return null
   }
 
-  #clearTimers (): void {
-    if (this.#perTry !== null) { clearTimeout(this.#perTry); this.#perTry = null }
-    if (this.#total !== null) { clearTimeout(this.#total); this.#total = null }
+  #retryAfter (delayMs: number): void {
+    this.#attempt = null
+    if (delayMs < 1) { this.#launch(); return }
+    this.#retryTimer = setTimeout(() => { this.#retryTimer = null; if (!this.#finished) this.#launch() }, delayMs)
+  }
+
+  #deadlineExpired (ms: number): void {
+    this.#deadline = null
+    if (this.#finished) return
+    const err = new UpstreamTimeoutError('total', ms)
+    const a = this.#attempt
+    if (a !== null && !a.done) {
+      a.abort(err)
+      a.settle(false, err)
+      this.#deps.metrics.attempt(a.backend.name, 'timeout')
+    }
+    if (a !== null && a.committed) { this.#cut('upstream_timeout', err); return }
+    this.#finish()
+    this.#ex.backend = this.#backend
+    localReply(this.#deps, this.#ex, 'upstream_timeout')
+  }
+
+  #clientGone (): void {
+    const a = this.#attempt
+    if (a !== null && !a.done) {
+      a.abort(new ClientClosedError())
+      a.settle(true)
+      this.#deps.metrics.attempt(a.backend.name, 'cancelled')
+    }
+    this.#finish()
+    const ex = this.#ex
+    ex.code = 'client_closed'
+    if (ex.status === 0 || !ex.res.headersSent) ex.status = 499
+    record(this.#deps, ex)
+  }
+
+  /** Bytes already went out: the only honest signal left is to cut the connection. */
+  #cut (code: string, err: Error): void {
+    this.#finish()
+    this.#ex.code = code
+    this.#ex.res.destroy(err)
+    record(this.#deps, this.#ex)
+  }
+
+  #finish (): void {
+    this.#finished = true
+    if (this.#deadline !== null) { clearTimeout(this.#deadline); this.#deadline = null }
+    if (this.#retryTimer !== null) { clearTimeout(this.#retryTimer); this.#retryTimer = null }
   }
 }
 
-export function forwardHttp (deps: PipelineDeps, ex: Exchange, headers: string[], policy: Policy): void {
-  const req = ex.req
-  const backend = ex.backend!
-  const hasBody = requestHasBody(req)
-  ex.attempts = 1
-  const handler = new ForwardHandler(deps, ex, policy, hasBody)
-  deps.upstreams.pool(backend).dispatch({
-    method: ex.method,
-    path: ex.upstreamPath + ex.query,
-    headers,
-    body: hasBody ? req : null,
-    // POST and friends are never replayed by undici on a dead keep-alive socket.
-    idempotent: ex.method === 'GET' || ex.method === 'HEAD' || ex.method === 'OPTIONS',
-    headersTimeout: 0,
-    bodyTimeout: 0
-  }, handler)
+export function forwardHttp (deps: PipelineDeps, ex: Exchange, headers: string[]): void {
+  new Forwarding(deps, ex, headers).start()
 }

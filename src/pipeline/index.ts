@@ -5,7 +5,9 @@
  *   match    path normalisation, route lookup on the current table   → 404 route_not_found
  *   choose   override header, runtime weights, sticky bucket          → backend + upstream path
  *   shape    hop-by-hop strip, X-Forwarded-*, Host
- *   forward  pooled undici dispatch, streaming both ways, per-try and whole deadlines
+ *   forward  per attempt: bulkhead, breaker admission, pooled undici dispatch, per-try deadline;
+ *            streaming both ways once the response is committed to the client
+ *   recover  retry (budget, jittered backoff) or the route's fallback, inside the whole deadline
  *   record   metrics, access log (exactly once, from whichever stage ended the request)
  *
  * Each stage either continues or ends the request with a local reply carrying a code.
@@ -31,6 +33,6 @@ export function createPipeline (deps: PipelineDeps): RequestHandler {
     if (!choose(deps, ex, segs)) return
     const backend = ex.backend!
     const headers = upstreamHeaders(req, backend, deps.trustedPeer(peerAddress(req)), ex.reqId)
-    forwardHttp(deps, ex, headers, ex.route!.policyFor.get(backend.name)!)
+    forwardHttp(deps, ex, headers)
   }
 }

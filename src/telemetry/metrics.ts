@@ -14,6 +14,8 @@ type HistChild = { observe: (v: number) => void }
 export interface MetricSources {
   inflight: () => number
   routeWeights: () => Iterable<{ route: string, backend: string, weight: number }>
+  /** 0 closed, 1 half-open, 2 open. */
+  circuitStates: () => Iterable<{ backend: string, state: number }>
 }
 
 export class Metrics {
@@ -24,6 +26,12 @@ export class Metrics {
   readonly configReloads: Counter<'result'>
   readonly routeWeight: Gauge<'route' | 'backend'>
   readonly inflight: Gauge
+  readonly upstreamAttempts: Counter<'backend' | 'outcome'>
+  readonly retries: Counter<'backend' | 'reason'>
+  readonly retryBudgetExhausted: Counter<'backend'>
+  readonly circuitState: Gauge<'backend'>
+  readonly fallbacks: Counter<'route' | 'from' | 'to' | 'reason'>
+  #small = new Map<string, Child>()
   #requestChildren = new Map<string, Child>()
   #durationChildren = new Map<string, HistChild>()
   #localChildren = new Map<string, Child>()
@@ -51,6 +59,20 @@ export class Metrics {
       registers: [r],
       collect () { this.set(sources.inflight()) }
     })
+    this.upstreamAttempts = counter({ name: 'figway_upstream_attempts_total', help: 'Attempts sent to backends, by outcome (ok, status_5xx, connect_error, reset, timeout, circuit_open, overloaded, client_closed, aborted).', labelNames: ['backend', 'outcome'] })
+    this.retries = counter({ name: 'figway_retries_total', help: 'Retries, by backend and the failure retried.', labelNames: ['backend', 'reason'] })
+    this.retryBudgetExhausted = counter({ name: 'figway_retry_budget_exhausted_total', help: 'Retries not made because the backend\'s retry budget was spent.', labelNames: ['backend'] })
+    this.circuitState = new Gauge({
+      name: 'figway_circuit_state',
+      help: 'Circuit breaker state per backend: 0 closed, 1 half-open, 2 open.',
+      labelNames: ['backend'],
+      registers: [r],
+      collect () {
+        this.reset()
+        for (const c of sources.circuitStates()) this.set({ backend: c.backend }, c.state)
+      }
+    })
+    this.fallbacks = counter({ name: 'figway_fallbacks_total', help: 'Requests served by a route\'s fallback backend, by the failure that caused it.', labelNames: ['route', 'from', 'to', 'reason'] })
     for (const result of ['success', 'failure']) this.configReloads.inc({ result }, 0)
     if (opts.defaultMetrics !== false) collectDefaultMetrics({ register: r })
   }
@@ -71,6 +93,22 @@ export class Metrics {
     }
     h.observe(seconds)
   }
+
+  /** Increments a counter child cached by its joined label values. */
+  #inc (id: string, metric: Counter<string>, ...values: string[]): void {
+    const key = id + '\u0000' + values.join('\u0000')
+    let c = this.#small.get(key)
+    if (c === undefined) {
+      c = metric.labels(...values)
+      this.#small.set(key, c)
+    }
+    c.inc()
+  }
+
+  attempt (backend: string, outcome: string): void { this.#inc('a', this.upstreamAttempts, backend, outcome) }
+  retry (backend: string, reason: string): void { this.#inc('r', this.retries, backend, reason) }
+  budgetExhausted (backend: string): void { this.#inc('b', this.retryBudgetExhausted, backend) }
+  fallback (route: string, from: string, to: string, reason: string): void { this.#inc('f', this.fallbacks, route, from, to, reason) }
 
   localReply (code: string): void {
     let c = this.#localChildren.get(code)

@@ -45,7 +45,10 @@ export async function startGateway (t: Teardown, routes: Record<string, string>,
     ops: `{ host: 127.0.0.1, port: 0, token: ${ADMIN_TOKEN} }`,
     routes: '../routes',
     shutdown: '{ drainDelay: 0s, timeout: 5s }',
-    telemetry: '{ logLevel: info, tracing: { exporter: none } }'
+    telemetry: '{ logLevel: info, tracing: { exporter: none } }',
+    // One attempt per request, so a test of forwarding sees exactly what one attempt does.
+    // Tests of retries, budgets and breakers set their own `defaults:` (which replaces this).
+    defaults: '{ retry: { attempts: 1 } }'
   }
   const extra = gatewayYaml.split('\n').filter((l) => /^[a-zA-Z]/.test(l)).map((l) => l.slice(0, l.indexOf(':')))
   const lines = Object.entries(base).filter(([k]) => !extra.includes(k)).map(([k, v]) => `${k}: ${v}`)

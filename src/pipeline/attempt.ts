@@ -1,0 +1,128 @@
+/**
+ * One attempt on one backend: the undici dispatch handler. It reports to its Forwarding,
+ * which decides what the attempt's outcome means (commit, retry, fall back, reply). Stale
+ * callbacks of an attempt that was abandoned (retried, timed out, client gone) are ignored.
+ */
+import type { Dispatcher } from 'undici'
+import type { AttemptSettler } from '../resilience/breaker.ts'
+import type { BackendGuard } from '../resilience/guards.ts'
+import type { FailureKind } from '../resilience/retry.ts'
+import type { Backend } from '../routing/table.ts'
+import { classify, UpstreamTimeoutError } from '../upstream/errors.ts'
+
+export type Controller = Dispatcher.DispatchController
+
+/** What an Attempt needs from the request-level orchestrator (forward.ts). */
+export interface AttemptOwner {
+  /** A 5xx arrived: true when the owner retried or fell back instead of passing it on. */
+  divert (a: Attempt, kind: FailureKind, headers: Record<string, string | string[] | undefined>): boolean
+  commit (a: Attempt, status: number, headers: Record<string, string | string[] | undefined>): void
+  data (a: Attempt, chunk: Buffer): void
+  end (a: Attempt): void
+  failed (a: Attempt, kind: FailureKind | 'cancelled', err: Error): void
+  requestSent (): void
+}
+
+export class Attempt implements Dispatcher.DispatchHandler {
+  readonly owner: AttemptOwner
+  readonly backend: Backend
+  readonly guard: BackendGuard
+  readonly #settler: AttemptSettler
+  controller: Controller | null = null
+  #abortReason: Error | null = null
+  #perTry: NodeJS.Timeout | null = null
+  /** Headers were passed to the client. */
+  committed = false
+  /** Nothing more of this attempt reaches the owner. */
+  done = false
+  #settled = false
+
+  constructor (owner: AttemptOwner, backend: Backend, guard: BackendGuard, settler: AttemptSettler, perTryMs: number) {
+    this.owner = owner
+    this.backend = backend
+    this.guard = guard
+    this.#settler = settler
+    guard.inflight++
+    if (perTryMs > 0) {
+      this.#perTry = setTimeout(() => {
+        if (this.done || this.committed) return
+        const err = new UpstreamTimeoutError('perTry', perTryMs)
+        this.abort(err)
+        this.owner.failed(this, 'timeout', err)
+      }, perTryMs)
+    }
+  }
+
+  /** Settles the breaker and the bulkhead once: success for < 500, failure otherwise. */
+  settle (ok: boolean, err?: Error): void {
+    if (this.#settled) return
+    this.#settled = true
+    this.guard.inflight--
+    if (ok) this.#settler.success()
+    else this.#settler.failure(err ?? new Error('attempt failed'))
+  }
+
+  /** Abandons the attempt: no more callbacks reach the owner; the dispatch is aborted. */
+  abort (reason: Error): void {
+    this.done = true
+    this.#clearPerTry()
+    if (this.controller !== null) {
+      if (!this.controller.aborted) this.controller.abort(reason)
+    } else {
+      this.#abortReason = reason
+    }
+  }
+
+  #clearPerTry (): void {
+    if (this.#perTry !== null) { clearTimeout(this.#perTry); this.#perTry = null }
+  }
+
+  onRequestStart (controller: Controller): void {
+    this.controller = controller
+    if (this.#abortReason !== null) controller.abort(this.#abortReason)
+  }
+
+  onBodySent (): void {
+    // Upload progress: the backend is reading, so its per-try clock starts again.
+    if (this.#perTry !== null) this.#perTry.refresh()
+  }
+
+  onRequestSent (): void {
+    if (this.#perTry !== null) this.#perTry.refresh()
+    if (!this.done) this.owner.requestSent()
+  }
+
+  onResponseStart (controller: Controller, statusCode: number, headers: Record<string, string | string[] | undefined>): void {
+    if (this.done) { if (!controller.aborted) controller.abort(this.#abortReason ?? new Error('attempt abandoned')); return }
+    if (statusCode < 200) return // 1xx: Node's server sends its own 100-continue
+    this.#clearPerTry()
+    if (statusCode >= 500) {
+      const kind: FailureKind = statusCode === 502 ? 'status_502' : statusCode === 503 ? 'status_503' : statusCode === 504 ? 'status_504' : 'status_5xx'
+      if (this.owner.divert(this, kind, headers)) return
+    }
+    this.committed = true
+    this.owner.commit(this, statusCode, headers)
+  }
+
+  onResponseData (_controller: Controller, chunk: Buffer): void {
+    if (this.done || !this.committed) return
+    this.owner.data(this, chunk)
+  }
+
+  onResponseEnd (): void {
+    if (this.done) return
+    this.done = true
+    this.owner.end(this)
+  }
+
+  onResponseError (_controller: Controller, err: Error): void {
+    if (this.done) return
+    this.done = true
+    this.#clearPerTry()
+    const outcome = classify(err)
+    const kind: FailureKind | 'cancelled' = outcome === 'upstream_unreachable'
+      ? 'connect_error'
+      : outcome === 'upstream_timeout' ? 'timeout' : outcome === 'client_closed' ? 'cancelled' : 'reset'
+    this.owner.failed(this, kind, err)
+  }
+}

@@ -1,0 +1,123 @@
+/**
+ * Circuit breaker per backend (spec §3), on opossum. Opossum keeps the rolling error-rate
+ * window and the open → half-open → closed state machine; figway adds:
+ * - shared bucket timers: breakers with the same window rotate their buckets from one
+ *   interval (opossum's `rotateBucketController`), so many backends do not mean many timers,
+ *   and snapshots are off;
+ * - no opossum timeout and no abort controller: figway's own deadlines end attempts, and one
+ *   slow call must never cancel another;
+ * - a run of consecutive failures opens the breaker before `minRequests` is reached, so a
+ *   hard outage on a quiet backend is caught quickly (Envoy's consecutive_5xx idea);
+ * - a synchronous admission check, so an open breaker fails fast without any promise or
+ *   socket work.
+ */
+import { EventEmitter } from 'node:events'
+import CircuitBreaker from 'opossum'
+import type { Policy } from '../config/policy.ts'
+
+export const BREAKER_BUCKETS = 10
+export const DEFAULT_CONSECUTIVE_FAILURES = 5
+
+export type BreakerState = 'closed' | 'half_open' | 'open'
+
+const controllers = new Map<number, { emitter: EventEmitter, timer: NodeJS.Timeout, users: number }>()
+
+function rotationFor (windowMs: number): EventEmitter {
+  let c = controllers.get(windowMs)
+  if (c === undefined) {
+    const emitter = new EventEmitter()
+    emitter.setMaxListeners(0)
+    const timer = setInterval(() => emitter.emit('rotate'), windowMs / BREAKER_BUCKETS)
+    timer.unref()
+    c = { emitter, timer, users: 0 }
+    controllers.set(windowMs, c)
+  }
+  c.users++
+  return c.emitter
+}
+
+function releaseRotation (windowMs: number): void {
+  const c = controllers.get(windowMs)
+  if (c === undefined) return
+  if (--c.users === 0) {
+    clearInterval(c.timer)
+    controllers.delete(windowMs)
+  }
+}
+
+/** The outcome of an attempt, as the breaker judges it. 4xx are successes (spec §3). */
+export interface AttemptSettler {
+  success (): void
+  failure (err: Error): void
+}
+
+const noop = (): void => {}
+
+export class Breaker {
+  readonly #cb: CircuitBreaker
+  readonly #windowMs: number
+  readonly #openForMs: number
+  readonly #consecutiveLimit: number
+  #consecutive = 0
+  #openedAt = 0
+  onStateChange: ((state: BreakerState) => void) | null = null
+
+  constructor (name: string, policy: Policy['breaker'], consecutiveFailures = DEFAULT_CONSECUTIVE_FAILURES) {
+    this.#windowMs = policy.windowMs
+    this.#openForMs = policy.openForMs
+    this.#consecutiveLimit = consecutiveFailures
+    this.#cb = new CircuitBreaker(async (run: (s: AttemptSettler) => void) => await new Promise<void>((resolve, reject) => {
+      run({ success: () => resolve(), failure: (err) => reject(err) })
+    }), {
+      name,
+      timeout: false,
+      // opossum opens when the rate is strictly above the threshold; the contract says "reaches".
+      errorThresholdPercentage: policy.errorRate * 100 - 1e-9,
+      volumeThreshold: policy.minRequests,
+      resetTimeout: policy.openForMs,
+      rollingCountTimeout: policy.windowMs,
+      rollingCountBuckets: BREAKER_BUCKETS,
+      enableSnapshots: false,
+      rotateBucketController: rotationFor(policy.windowMs)
+    })
+    this.#cb.on('open', () => { this.#openedAt = Date.now(); this.onStateChange?.('open') })
+    this.#cb.on('halfOpen', () => this.onStateChange?.('half_open'))
+    this.#cb.on('close', () => { this.#consecutive = 0; this.onStateChange?.('closed') })
+  }
+
+  get state (): BreakerState {
+    if (this.#cb.closed) return 'closed'
+    return this.#cb.halfOpen ? 'half_open' : 'open'
+  }
+
+  /** Seconds until the breaker lets a probe through (for Retry-After), at least 1. */
+  retryAfterSeconds (): number {
+    return Math.max(1, Math.ceil((this.#openedAt + this.#openForMs - Date.now()) / 1000))
+  }
+
+  /**
+   * Admits one attempt: returns its settler, or null when the breaker is open (or half-open
+   * with its one probe already out): fail fast.
+   */
+  admit (): AttemptSettler | null {
+    const cb = this.#cb
+    if (!cb.closed && !cb.pendingClose) return null
+    let settler: AttemptSettler | null = null
+    cb.fire((s: AttemptSettler) => { settler = s }).catch(noop)
+    // opossum calls the action synchronously from fire(); if it did not (shut down), refuse.
+    if (settler === null) return null
+    const inner: AttemptSettler = settler
+    return {
+      success: () => { this.#consecutive = 0; inner.success() },
+      failure: (err) => {
+        inner.failure(err)
+        if (++this.#consecutive >= this.#consecutiveLimit && cb.closed) cb.open()
+      }
+    }
+  }
+
+  close (): void {
+    this.#cb.shutdown()
+    releaseRotation(this.#windowMs)
+  }
+}
