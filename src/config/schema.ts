@@ -21,6 +21,8 @@ export const DEFAULT_RETRY_ATTEMPTS = 3
 export const DEFAULT_RETRY_BASE_MS = 25
 export const DEFAULT_RETRY_MAX_MS = 250
 export const DEFAULT_MAX_IN_FLIGHT = 1024
+/** Envoy's outlier detection uses the same default for consecutive_5xx. */
+export const DEFAULT_CONSECUTIVE_FAILURES = 5
 /** Longer than the AWS ALB's 60 s idle timeout, so the ALB, not figway, closes idle connections. */
 export const KEEP_ALIVE_TIMEOUT_MS = 72_000
 
@@ -48,7 +50,9 @@ const breaker = z.strictObject({
   errorRate: z.number().gt(0).max(1).optional(),
   minRequests: z.number().int().min(1).optional(),
   window: duration.optional(),
-  openFor: duration.optional()
+  openFor: duration.optional(),
+  /** Consecutive failures that open the breaker even below minRequests (a hard outage). */
+  consecutiveFailures: z.number().int().min(1).optional()
 })
 
 /** Per-backend policy: the `defaults:` block, and the same keys on a backend or route. */

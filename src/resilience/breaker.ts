@@ -16,7 +16,6 @@ import CircuitBreaker from 'opossum'
 import type { Policy } from '../config/policy.ts'
 
 export const BREAKER_BUCKETS = 10
-export const DEFAULT_CONSECUTIVE_FAILURES = 5
 
 export type BreakerState = 'closed' | 'half_open' | 'open'
 
@@ -62,10 +61,10 @@ export class Breaker {
   #openedAt = 0
   onStateChange: ((state: BreakerState) => void) | null = null
 
-  constructor (name: string, policy: Policy['breaker'], consecutiveFailures = DEFAULT_CONSECUTIVE_FAILURES) {
+  constructor (name: string, policy: Policy['breaker']) {
     this.#windowMs = policy.windowMs
     this.#openForMs = policy.openForMs
-    this.#consecutiveLimit = consecutiveFailures
+    this.#consecutiveLimit = policy.consecutiveFailures
     this.#cb = new CircuitBreaker(async (run: (s: AttemptSettler) => void) => await new Promise<void>((resolve, reject) => {
       run({ success: () => resolve(), failure: (err) => reject(err) })
     }), {

@@ -17,7 +17,7 @@ t.test('an empty gateway.yaml gets every default of the contract', async (t) => 
     perTryTimeoutMs: 5_000,
     connectTimeoutMs: 2_000,
     retry: { attempts: 3, baseMs: 25, maxMs: 250, budgetRatio: 0.2, budgetMinPerSecond: 10 },
-    breaker: { errorRate: 0.5, minRequests: 20, windowMs: 10_000, openForMs: 30_000 },
+    breaker: { errorRate: 0.5, minRequests: 20, windowMs: 10_000, openForMs: 30_000, consecutiveFailures: 5 },
     maxInFlight: 1024
   })
   t.same(c.telemetry, { serviceName: 'figway', logLevel: 'info', tracing: { exporter: 'otlp', endpoint: '', sampleRatio: 0.05 } })
