@@ -26,7 +26,8 @@ import type { PipelineDeps } from './deps.ts'
 import type { Exchange } from './exchange.ts'
 import { record } from './record.ts'
 import { localReply } from './reply.ts'
-import { bodyPending, downstreamHeaders, requestHasBody } from './shape.ts'
+import { bodyPending, downstreamHeaders, peerAddress, requestHasBody, upstreamHeaders } from './shape.ts'
+import { upstreamPath } from '../routing/select.ts'
 
 const REPLY_FOR: Record<FailureKind, LocalReplyCode> = {
   connect_error: 'upstream_unreachable',
@@ -51,7 +52,7 @@ export class Forwarding implements AttemptOwner {
   readonly #deps: PipelineDeps
   readonly #ex: Exchange
   readonly #route: Route
-  readonly #headers: string[]
+  #headers: string[]
   #body: Body = NO_BODY
   #backend: Backend
   #policy: Policy
@@ -242,6 +243,9 @@ export class Forwarding implements AttemptOwner {
         ex.fallback = fb.name
         this.#onFallback = true
         this.#backend = fb
+        // The fallback gets its own Host and base path (the route's rewrite still applies).
+        this.#headers = upstreamHeaders(ex.req, fb, deps.trustedPeer(peerAddress(ex.req)), ex.reqId)
+        ex.upstreamPath = upstreamPath(route, fb, ex.path, null)
         this.#policy = route.policyFor.get(fb.name)!
         this.#tries = 0
         this.#launch()
