@@ -156,6 +156,8 @@ export class Forwarding implements AttemptOwner {
     const ex = this.#ex
     a.settle(status < 500)
     deps.metrics.attempt(a.backend.name, status < 500 ? 'ok' : '5xx')
+    // An answer that came before the request body was all sent still gets the whole deadline.
+    this.#armDeadline()
     ex.status = status
     ex.backend = a.backend
     const out = downstreamHeaders(headers)
