@@ -114,11 +114,19 @@ export function createOpsServer (deps: PipelineDeps, opts: OpsOptions): FastifyI
     admin.get('/admin/backends', async () => {
       const t = deps.store.current
       return {
-        backends: [...(t?.backends.values() ?? [])].map((b) => ({
-          name: b.name,
-          url: b.origin + b.basePath,
-          pool: deps.upstreams.stats(b) ?? null
-        }))
+        backends: [...(t?.backends.values() ?? [])].map((b) => {
+          const g = deps.guards.get(b)
+          const w = g.breaker.windowStats()
+          return {
+            name: b.name,
+            url: b.origin + b.basePath,
+            breaker: g.breaker.state,
+            inflight: g.inflight,
+            maxInFlight: g.maxInFlight,
+            window: { attempts: w.calls, failures: w.failures, errorRate: w.calls === 0 ? 0 : w.failures / w.calls },
+            pool: deps.upstreams.stats(b) ?? null
+          }
+        })
       }
     })
   })

@@ -77,6 +77,10 @@ export class Breaker {
       rollingCountTimeout: policy.windowMs,
       rollingCountBuckets: BREAKER_BUCKETS,
       enableSnapshots: false,
+      // Latency percentiles would keep every call's latency and sort them all on each
+      // failure (opossum computes stats to decide whether to open): O(n log n) per failure
+      // during an outage, exactly when CPU matters. figway measures latency in its metrics.
+      rollingPercentilesEnabled: false,
       rotateBucketController: rotationFor(policy.windowMs)
     })
     this.#cb.on('open', () => { this.#openedAt = Date.now(); this.onStateChange?.('open') })
@@ -87,6 +91,12 @@ export class Breaker {
   get state (): BreakerState {
     if (this.#cb.closed) return 'closed'
     return this.#cb.halfOpen ? 'half_open' : 'open'
+  }
+
+  /** Failures and calls in the current window (for /admin/backends). */
+  windowStats (): { calls: number, failures: number } {
+    const st = this.#cb.stats
+    return { calls: st.successes + st.failures, failures: st.failures }
   }
 
   /** Seconds until the breaker lets a probe through (for Retry-After), at least 1. */
