@@ -62,6 +62,14 @@ export class Attempt implements Dispatcher.DispatchHandler {
     else this.#settler.failure(err ?? new Error('attempt failed'))
   }
 
+  /** Frees the bulkhead slot once, with no verdict for the breaker: the client went away. */
+  cancel (): void {
+    if (this.#settled) return
+    this.#settled = true
+    this.guard.inflight--
+    this.#settler.cancel()
+  }
+
   /** Abandons the attempt: no more callbacks reach the owner; the dispatch is aborted. */
   abort (reason: Error): void {
     this.done = true

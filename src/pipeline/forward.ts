@@ -194,8 +194,9 @@ export class Forwarding implements AttemptOwner {
 
   failed (a: Attempt, kind: FailureKind | 'cancelled', err: Error): void {
     this.#deps.metrics.attempt(a.backend.name, outcomeOf(kind))
-    // A client that went away is not the backend's failure.
-    a.settle(kind === 'cancelled', err)
+    // A client that went away is neither the backend's failure nor its success.
+    if (kind === 'cancelled') a.cancel()
+    else a.settle(false, err)
     if (this.#finished) return
     if (a.committed) { this.#cut(kind === 'cancelled' ? 'upstream_reset' : REPLY_FOR[kind as FailureKind], err); return }
     if (kind === 'cancelled') { this.#clientGone(); return }
@@ -282,7 +283,7 @@ export class Forwarding implements AttemptOwner {
     const a = this.#attempt
     if (a !== null && !a.done) {
       a.abort(new ClientClosedError())
-      a.settle(true)
+      a.cancel()
       this.#deps.metrics.attempt(a.backend.name, 'cancelled')
     }
     this.#finish()

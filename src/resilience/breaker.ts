@@ -48,6 +48,8 @@ function releaseRotation (windowMs: number): void {
 export interface AttemptSettler {
   success (): void
   failure (err: Error): void
+  /** No verdict: the client went away before the backend answered. */
+  cancel (): void
 }
 
 const noop = (): void => {}
@@ -66,7 +68,7 @@ export class Breaker {
     this.#openForMs = policy.openForMs
     this.#consecutiveLimit = policy.consecutiveFailures
     this.#cb = new CircuitBreaker(async (run: (s: AttemptSettler) => void) => await new Promise<void>((resolve, reject) => {
-      run({ success: () => resolve(), failure: (err) => reject(err) })
+      run({ success: () => resolve(), failure: (err) => reject(err), cancel: noop })
     }), {
       name,
       timeout: false,
@@ -111,6 +113,8 @@ export class Breaker {
   admit (): AttemptSettler | null {
     const cb = this.#cb
     if (!cb.closed && !cb.pendingClose) return null
+    // Admitted while not closed: this attempt is the half-open breaker's one probe.
+    const probe = !cb.closed
     let settler: AttemptSettler | null = null
     cb.fire((s: AttemptSettler) => { settler = s }).catch(noop)
     // opossum calls the action synchronously from fire(); if it did not (shut down), refuse.
@@ -121,6 +125,14 @@ export class Breaker {
       failure: (err) => {
         inner.failure(err)
         if (++this.#consecutive >= this.#consecutiveLimit && cb.closed) cb.open()
+      },
+      cancel: () => {
+        // A cancelled probe says nothing about the backend, and opossum lets no other probe
+        // through while its call is out: open again, to probe afresh after openFor.
+        if (probe && cb.halfOpen) cb.open()
+        // opossum's call is settled as a success, which moves no state unless half-open; a
+        // call cancelled while another probe is out stays unsettled, so it cannot decide it.
+        if (!cb.halfOpen) inner.success()
       }
     }
   }
