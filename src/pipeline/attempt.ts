@@ -36,6 +36,7 @@ export class Attempt implements Dispatcher.DispatchHandler {
   /** Nothing more of this attempt reaches the owner. */
   done = false
   #settled = false
+  #released = false
 
   constructor (owner: AttemptOwner, backend: Backend, guard: BackendGuard, settler: AttemptSettler, perTryMs: number) {
     this.owner = owner
@@ -53,26 +54,35 @@ export class Attempt implements Dispatcher.DispatchHandler {
     }
   }
 
-  /** Settles the breaker and the bulkhead once: success for < 500, failure otherwise. */
+  /** Settles the breaker once: success for < 500, failure otherwise. */
   settle (ok: boolean, err?: Error): void {
     if (this.#settled) return
     this.#settled = true
-    this.guard.inflight--
     if (ok) this.#settler.success()
     else this.#settler.failure(err ?? new Error('attempt failed'))
   }
 
-  /** Frees the bulkhead slot once, with no verdict for the breaker: the client went away. */
+  /** Settles the breaker once with no verdict: the client went away. */
   cancel (): void {
     if (this.#settled) return
     this.#settled = true
-    this.guard.inflight--
     this.#settler.cancel()
+  }
+
+  /**
+   * Frees the attempt's bulkhead slot once, when nothing more of it is in flight: its response
+   * ended or failed, or it was abandoned. A response still streaming its body holds the slot.
+   */
+  #release (): void {
+    if (this.#released) return
+    this.#released = true
+    this.guard.inflight--
   }
 
   /** Abandons the attempt: no more callbacks reach the owner; the dispatch is aborted. */
   abort (reason: Error): void {
     this.done = true
+    this.#release()
     this.#clearPerTry()
     if (this.controller !== null) {
       if (!this.controller.aborted) this.controller.abort(reason)
@@ -120,12 +130,14 @@ export class Attempt implements Dispatcher.DispatchHandler {
   onResponseEnd (): void {
     if (this.done) return
     this.done = true
+    this.#release()
     this.owner.end(this)
   }
 
   onResponseError (_controller: Controller, err: Error): void {
     if (this.done) return
     this.done = true
+    this.#release()
     this.#clearPerTry()
     const outcome = classify(err)
     const kind: FailureKind | 'cancelled' = outcome === 'upstream_unreachable'
