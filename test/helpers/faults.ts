@@ -5,6 +5,8 @@
  * one-route table these tests put a backend behind.
  */
 import { spawn } from 'node:child_process'
+import { createHash } from 'node:crypto'
+import { createServer as createHttpServer } from 'node:http'
 import { connect, createServer, type AddressInfo, type Server, type Socket } from 'node:net'
 
 interface Teardown { teardown: (fn: () => unknown) => void }
@@ -234,4 +236,81 @@ function parseRaw (raw: string, closedByServer: boolean): RawResponse {
 /** The values of header `name` in a raw response, in order. */
 export function headerValues (r: RawResponse, name: string): string[] {
   return r.headers.filter(([n]) => n === name).map(([, v]) => v)
+}
+
+/** What a scripted backend does with one request: a status, a full response, hang, or a TCP reset. */
+export type Act = number | { status: number, headers?: Record<string, string>, body?: string } | 'hang' | 'reset'
+
+/** One request as a scripted backend saw it. */
+export interface Arrival {
+  readonly method: string
+  /** Path and query, as received. */
+  readonly path: string
+  /** 1 for the first request on this path, 2 for the second, … */
+  readonly n: number
+  readonly headers: Record<string, string | string[] | undefined>
+  /** performance.now() when the request head arrived (same clock as an in-process gateway). */
+  readonly at: number
+  /** performance.now() when the request's connection closed, if it closed while the request was open. */
+  closedAt: number | undefined
+  /** The request body as received, once it has ended. */
+  body: Buffer | undefined
+  /** sha256 (hex) of the body, once it has ended. */
+  sha256: string | undefined
+}
+
+export interface ScriptedBackend {
+  readonly url: string
+  readonly port: number
+  readonly arrivals: Arrival[]
+  /** Requests received on `path` (all paths when omitted). */
+  count (path?: string): number
+  /** Arrival times on `path`, in order. */
+  times (path: string): number[]
+}
+
+/**
+ * A real HTTP server on 127.0.0.1:0 that counts what it receives, per path, and answers each
+ * request as `act` says once the request body has ended (the body is hashed). Arrival times
+ * are taken when the head arrives. Closes (destroying connections) when the test ends.
+ */
+export async function scriptedBackend (t: Teardown, act: (a: Arrival) => Act): Promise<ScriptedBackend> {
+  const arrivals: Arrival[] = []
+  const perPath = new Map<string, number>()
+  const server = createHttpServer((req, res) => {
+    const path = req.url ?? ''
+    const n = (perPath.get(path) ?? 0) + 1
+    perPath.set(path, n)
+    const a: Arrival = { method: req.method ?? '', path, n, headers: req.headers, at: performance.now(), closedAt: undefined, body: undefined, sha256: undefined }
+    arrivals.push(a)
+    res.on('close', () => { if (!res.writableFinished) a.closedAt = performance.now() })
+    req.on('error', () => {})
+    res.on('error', () => {})
+    const chunks: Buffer[] = []
+    req.on('data', (c: Buffer) => chunks.push(c))
+    req.on('end', () => {
+      a.body = Buffer.concat(chunks)
+      a.sha256 = createHash('sha256').update(a.body).digest('hex')
+      const what = act(a)
+      if (what === 'hang') return
+      if (what === 'reset') { req.socket.resetAndDestroy(); return }
+      const r = typeof what === 'number' ? { status: what } : what
+      const body = r.body ?? `${r.status} ${path} #${n}`
+      res.writeHead(r.status, { 'content-type': 'text/plain', 'content-length': Buffer.byteLength(body), ...r.headers })
+      res.end(body)
+    })
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const port = (server.address() as AddressInfo).port
+  t.teardown(async () => {
+    server.closeAllConnections()
+    await new Promise<void>((resolve) => server.close(() => resolve()))
+  })
+  return {
+    url: `http://127.0.0.1:${port}`,
+    port,
+    arrivals,
+    count: (path) => path === undefined ? arrivals.length : arrivals.filter((a) => a.path === path).length,
+    times: (path) => arrivals.filter((a) => a.path === path).map((a) => a.at)
+  }
 }
