@@ -59,7 +59,7 @@ export class Metrics {
       registers: [r],
       collect () { this.set(sources.inflight()) }
     })
-    this.upstreamAttempts = counter({ name: 'figway_upstream_attempts_total', help: 'Attempts sent to backends, by outcome (ok, status_5xx, connect_error, reset, timeout, circuit_open, overloaded, client_closed, aborted).', labelNames: ['backend', 'outcome'] })
+    this.upstreamAttempts = counter({ name: 'figway_upstream_attempts_total', help: 'Attempts sent to backends, by outcome (ok, 5xx, connect_error, reset, timeout, circuit_open, overloaded, cancelled).', labelNames: ['backend', 'outcome'] })
     this.retries = counter({ name: 'figway_retries_total', help: 'Retries, by backend and the failure retried.', labelNames: ['backend', 'reason'] })
     this.retryBudgetExhausted = counter({ name: 'figway_retry_budget_exhausted_total', help: 'Retries not made because the backend\'s retry budget was spent.', labelNames: ['backend'] })
     this.circuitState = new Gauge({
