@@ -12,7 +12,7 @@
  */
 import t from 'tap'
 import { request } from 'undici'
-import { partialBodyServer, refusingUrl, routeAllTo, scriptedBackend, type Arrival } from '../helpers/faults.ts'
+import { partialBodyServer, refusingUrl, routeAllTo, scriptedBackend, unansweredListener, type Arrival } from '../helpers/faults.ts'
 import { accessLine, accessLines, agent, req, scrape, sleep, startGateway, type TestGateway } from '../helpers/gateway.ts'
 
 const PRECISION_MS = 10
@@ -383,4 +383,18 @@ t.test('a client that goes away during a backoff wait cancels the retry', async 
   await sleep(1_100)
   t.equal(backend.count('/gone'), 1, 'the retry was never sent')
   t.equal(await metric(g, 'figway_inflight_requests'), 0)
+})
+
+t.test('a POST whose connection attempts time out (never reached the backend) is retried', async (t) => {
+  const backend = await unansweredListener(t)
+  const g = await startGateway(t, routeAllTo(backend.url, ', connectTimeout: 100ms'), defaults({ perTry: '1s', base: '10ms', max: '20ms' }))
+  const r = await req(`${g.url}/post-connect-timeout`, { method: 'POST', body: 'x=1' })
+  t.equal(r.status, 502)
+  t.match(r.json(), { code: 'upstream_unreachable' })
+  const line = await accessLine(g, '/post-connect-timeout')
+  t.match(line, { status: 502, code: 'upstream_unreachable', attempts: 3 })
+  t.ok((line.durationMs as number) >= 3 * 100 - 1, `three connect timeouts of 100 ms (durationMs ${String(line.durationMs)})`)
+  const m = await scrape(g)
+  t.equal(m.get('figway_upstream_attempts_total{backend="b",outcome="connect_error"}'), 3)
+  t.equal(m.get('figway_retries_total{backend="b",reason="connect_error"}'), 2)
 })
