@@ -6,7 +6,7 @@
  */
 import { spawn } from 'node:child_process'
 import { createHash } from 'node:crypto'
-import { createServer as createHttpServer } from 'node:http'
+import { createServer as createHttpServer, type Server as HttpServer, type ServerResponse } from 'node:http'
 import { connect, createServer, type AddressInfo, type Server, type Socket } from 'node:net'
 
 interface Teardown { teardown: (fn: () => unknown) => void }
@@ -236,6 +236,87 @@ function parseRaw (raw: string, closedByServer: boolean): RawResponse {
 /** The values of header `name` in a raw response, in order. */
 export function headerValues (r: RawResponse, name: string): string[] {
   return r.headers.filter(([n]) => n === name).map(([, v]) => v)
+}
+
+export interface GatedServer {
+  readonly url: string
+  readonly port: number
+  readonly server: HttpServer
+  /** Requests whose body arrived, in order: method, url and body. */
+  readonly received: Array<{ method: string, url: string, body: Buffer }>
+  /** TCP connections accepted so far. */
+  readonly connections: number
+  /** Requests waiting for release() (only while `hold` is set). */
+  readonly waiting: number
+  /** Hold new requests until release() instead of answering them at once. */
+  hold: boolean
+  /** The status new answers carry (default 200); the body is JSON naming it and the request. */
+  status: number
+  /** Answers every waiting request, with `status` (default: the server's current status). */
+  release (status?: number): void
+  /** Resolves once `n` requests are waiting. */
+  waitHeld (n: number): Promise<void>
+}
+
+/**
+ * A real HTTP backend on 127.0.0.1 whose answer the test steers while it runs: `status` says
+ * what it answers, `hold` keeps requests waiting until release(), so a test can keep a
+ * backend's requests in flight (a slow backend, a probe held at the backend) or turn a
+ * healthy backend into a failing one. It counts connections and requests, so a test can show
+ * that a request never reached it. Answers carry `x-gated: NAME`; closes when the test ends.
+ */
+export async function gatedServer (t: Teardown, name = 'gated', opts: { status?: number, hold?: boolean } = {}): Promise<GatedServer> {
+  const received: Array<{ method: string, url: string, body: Buffer }> = []
+  const queue: Array<{ res: ServerResponse, url: string }> = []
+  const waiters: Array<{ n: number, resolve: () => void }> = []
+  let connections = 0
+  const answer = (res: ServerResponse, url: string, status: number): void => {
+    if (res.destroyed) return
+    const payload = JSON.stringify({ origin: name, status, url })
+    res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload), 'x-gated': name })
+    res.end(payload)
+  }
+  const server = createHttpServer((req, res) => {
+    const chunks: Buffer[] = []
+    req.on('data', (c: Buffer) => chunks.push(c))
+    req.on('end', () => {
+      received.push({ method: req.method!, url: req.url!, body: Buffer.concat(chunks) })
+      if (!g.hold) { answer(res, req.url!, g.status); return }
+      queue.push({ res, url: req.url! })
+      for (const w of waiters.filter((w) => queue.length >= w.n)) { waiters.splice(waiters.indexOf(w), 1); w.resolve() }
+    })
+  })
+  server.on('connection', () => { connections++ })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const port = (server.address() as AddressInfo).port
+  t.teardown(async () => {
+    server.closeAllConnections()
+    await new Promise<void>((resolve) => server.close(() => resolve()))
+  })
+  const g: GatedServer = {
+    url: `http://127.0.0.1:${port}`,
+    port,
+    server,
+    received,
+    get connections () { return connections },
+    get waiting () { return queue.length },
+    hold: opts.hold ?? false,
+    status: opts.status ?? 200,
+    release (status) {
+      for (const q of queue.splice(0)) answer(q.res, q.url, status ?? g.status)
+    },
+    async waitHeld (n) {
+      if (queue.length >= n) return
+      await new Promise<void>((resolve) => waiters.push({ n, resolve }))
+    }
+  }
+  return g
+}
+
+/** The p-th percentile (0 < p ≤ 100) of `values` by the nearest-rank method. */
+export function percentile (values: readonly number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b)
+  return sorted[Math.max(0, Math.ceil((p / 100) * sorted.length) - 1)] ?? NaN
 }
 
 /** What a scripted backend does with one request: a status, a full response, hang, or a TCP reset. */
