@@ -9,7 +9,7 @@
  */
 import { randomBytes } from 'node:crypto'
 import t, { type Test } from 'tap'
-import { gatedServer, hangingServer, refusingUrl, resetBeforeHeadersServer, type GatedServer } from '../helpers/faults.ts'
+import { gatedServer, hangingServer, refusingUrl, resetBeforeHeadersServer, unansweredListener, type GatedServer } from '../helpers/faults.ts'
 import { accessLine, eventually, req, scrape, startGateway, type TestGateway } from '../helpers/gateway.ts'
 
 const ONE_ATTEMPT = 'defaults:\n  retry: { attempts: 1 }\n  breaker: { errorRate: 0.5, minRequests: 1000, window: 10s, openFor: 30s, consecutiveFailures: 1000 }\n'
@@ -107,6 +107,20 @@ t.test('POST: connect refused → the fallback gets the body intact', async (t) 
   t.ok(mono.received[0]!.body.equals(body), '256 KiB body arrived byte for byte')
   t.match(await accessLine(g, '/upload'), { method: 'POST', backend: 'monolith', fallback: 'monolith', status: 200 })
   t.equal(await fallbacks(g, 'connect_error'), 1)
+})
+
+t.test('POST: a connect timeout (no SYN answered) → the fallback after connectTimeout, body intact', async (t) => {
+  const svc = await unansweredListener(t)
+  const mono = await gatedServer(t, 'monolith')
+  const g = await startGateway(t, table(svc.url, mono.url, '', ', connectTimeout: 150ms, perTryTimeout: 2s'), ONE_ATTEMPT)
+  const body = randomBytes(1024)
+  const t0 = performance.now()
+  const r = await req(`${g.url}/slow-connect`, { method: 'POST', body })
+  const ms = performance.now() - t0
+  t.equal(r.headers['x-gated'], 'monolith')
+  t.ok(mono.received[0]!.body.equals(body))
+  t.ok(ms >= 145 && ms < 400, `served after the connect timeout (${ms.toFixed(0)} ms)`)
+  t.equal(await fallbacks(g, 'connect_error'), 1, 'a connect timeout never reached the backend')
 })
 
 t.test('POST that got a 503 from the primary: the client gets that 503, not the fallback', async (t) => {
