@@ -67,9 +67,12 @@ export class Breaker {
     this.#windowMs = policy.windowMs
     this.#openForMs = policy.openForMs
     this.#consecutiveLimit = policy.consecutiveFailures
-    this.#cb = new CircuitBreaker(async (run: (s: AttemptSettler) => void) => await new Promise<void>((resolve, reject) => {
+    // A plain function returning the attempt's promise, not an async wrapper: one promise and
+    // one microtask fewer per attempt on the request path.
+    const action = (run: (s: AttemptSettler) => void): Promise<void> => new Promise<void>((resolve, reject) => {
       run({ success: () => resolve(), failure: (err) => reject(err), cancel: noop })
-    }), {
+    })
+    this.#cb = new CircuitBreaker(action, {
       name,
       timeout: false,
       // opossum opens when the rate is strictly above the threshold; the contract says "reaches".
