@@ -10,6 +10,7 @@ import type { ReloadResult } from '../routing/store.ts'
 import { effectiveTargets } from '../routing/select.ts'
 import { formatIssue } from '../errors.ts'
 import { makeAuth } from './auth.ts'
+import { registerDashboard } from './dashboard.ts'
 
 export interface OpsOptions {
   readonly reload: (reason: string) => Promise<ReloadResult>
@@ -29,8 +30,10 @@ export function createOpsServer (deps: PipelineDeps, opts: OpsOptions): FastifyI
     return await reply.type(deps.metrics.registry.contentType).send(text)
   })
 
+  registerDashboard(app, deps, auth)
+
   app.register(async (admin) => {
-    admin.addHook('onRequest', auth)
+    admin.addHook('onRequest', auth.hook)
 
     admin.get('/admin/routes', async () => {
       const t = deps.store.current
