@@ -7,7 +7,9 @@ import t from 'tap'
 import { ADMIN_TOKEN, adminHeaders, req, startGateway } from '../helpers/gateway.ts'
 import { echo, startOrigin } from '../helpers/origin.ts'
 
-async function setup (t: Tap.Test): Promise<{ url: string, opsUrl: string }> {
+interface Teardown { teardown: (fn: () => unknown) => void }
+
+async function setup (t: Teardown): Promise<{ url: string, opsUrl: string }> {
   const a = await startOrigin(t, echo('old'))
   const b = await startOrigin(t, echo('new'))
   const g = await startGateway(t, {
