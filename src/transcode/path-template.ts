@@ -12,6 +12,7 @@
  * Templates are compiled once at load into frozen objects; matching only reads them.
  */
 
+/** One compiled template segment. */
 export type TemplateSegment =
   | { readonly kind: 'literal', readonly value: string }
   /** `*`: exactly one non-empty segment. */
@@ -19,6 +20,7 @@ export type TemplateSegment =
   /** `**`: zero or more segments; only last (before the verb). */
   | { readonly kind: 'deepWildcard' }
 
+/** A `{field.path=...}` variable and the template segments it spans. */
 export interface TemplateVariable {
   /** Dotted request field path, e.g. `book.name`. */
   readonly fieldPath: string
@@ -29,6 +31,7 @@ export interface TemplateVariable {
   readonly multi: boolean
 }
 
+/** A compiled, frozen path template. */
 export interface PathTemplate {
   readonly source: string
   readonly segments: readonly TemplateSegment[]
