@@ -206,9 +206,11 @@ function buildRegistry (root: protobuf.Root): FileRegistry {
     for (const m of wkt.proto.messageType) indexTypes(owner, wkt.proto.name, '.google.protobuf', m)
     for (const e of wkt.proto.enumType) owner.set(`.google.protobuf.${e.name}`, wkt.proto.name)
   }
-  // protobufjs writes one file per package, named after it; google.protobuf comes from wkt.
+  // protobufjs writes one file per package, named after it with dots as "_" (so a.b and
+  // a_b would clash): name each by its package instead. google.protobuf comes from wkt.
   const files = set.file.filter((f) => f.package !== 'google.protobuf')
   for (const f of files) {
+    f.name = `${f.package === '' ? '<root>' : f.package}.proto`
     const prefix = f.package === '' ? '' : '.' + f.package
     for (const m of f.messageType) indexTypes(owner, f.name, prefix, m)
     for (const e of f.enumType) owner.set(`${prefix}.${e.name}`, f.name)

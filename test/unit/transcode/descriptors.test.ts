@@ -154,3 +154,20 @@ t.test('a missing file or import names the file', async (t) => {
   const noImports = t.throws(() => loadProtos([path.join(PROTOS, 'library/v1/library.proto')], [])) as ProtoLoadError
   t.match(noImports.file, /annotations\.proto$/, 'an import not found under the include dirs')
 })
+
+t.test('types from other packages resolve whatever order the files load in', async (t) => {
+  const p = loadProtos(['shop/v1/shop.proto'], [PROTOS])
+  const quote = p.services.get('shop.v1.ShopService')?.methods[0]
+  t.equal(quote?.outputType, 'shop.common.Money')
+  t.same(quote?.httpRule, { post: '/v1/quotes', body: '*', additional_bindings: [{ get: '/v1/quotes/{sku}' }] }, 'a single additional binding is an array too')
+  t.same(roundTrip(p, 'shop.v1.QuoteRequest', { sku: 'a', budget: { currency: 1, units: 5 }, currency: 'USD', extras: { tip: { units: '1' } } }),
+    { sku: 'a', budget: { currency: 'EUR', units: '5' }, currency: 'USD', extras: { tip: { units: '1' } } })
+})
+
+t.test('several files load together, including one without a package', async (t) => {
+  const p = loadProtos(['library/v1/library.proto', 'shop/v1/shop.proto', 'rootless.proto'], [PROTOS])
+  t.same([...p.services.keys()].sort(), ['Echo', SERVICE, 'shop.v1.ShopService'])
+  t.equal(p.services.get('Echo')?.methods[0].fullName, 'Echo/Say')
+  t.same(roundTrip(p, 'Ping', { text: 'hi' }), { text: 'hi' })
+  t.ok(p.registry.getMessage('library.v1.Book'))
+})
