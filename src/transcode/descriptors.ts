@@ -8,10 +8,10 @@ import path from 'node:path'
 import { createRequire } from 'node:module'
 import protobuf from 'protobufjs'
 import pbDescriptor from 'protobufjs/ext/descriptor/index.js'
-import { createFileRegistry, fromBinary, type FileRegistry } from '@bufbuild/protobuf'
+import { create, createFileRegistry, fromBinary, type FileRegistry } from '@bufbuild/protobuf'
 import { protoCamelCase } from '@bufbuild/protobuf/reflect'
 import {
-  FileDescriptorSetSchema, file_google_protobuf_any, file_google_protobuf_api,
+  FieldDescriptorProto_Label, FieldOptionsSchema, FileDescriptorSetSchema, file_google_protobuf_any, file_google_protobuf_api,
   file_google_protobuf_descriptor, file_google_protobuf_duration, file_google_protobuf_empty,
   file_google_protobuf_field_mask, file_google_protobuf_source_context, file_google_protobuf_struct,
   file_google_protobuf_timestamp, file_google_protobuf_type, file_google_protobuf_wrappers,
@@ -239,7 +239,12 @@ function fixFile (root: protobuf.Root, f: FileDescriptorProto, owner: Map<string
     if (file !== undefined && file !== f.name) deps.add(file)
   }
   f.extension = []
-  for (const m of f.messageType) fixMessage(root, `${prefix}.${m.name}`, m, use)
+  // Asked for proto3 throughout, protobufjs marks no field required and no proto2 field
+  // packed; a package written wholly in proto2 gets its syntax and those two back.
+  const tops = [...f.messageType, ...f.enumType].map((t) => root.lookup(`${prefix}.${t.name}`) as { _edition?: string } | null)
+  const proto2 = tops.length > 0 && tops.every((t) => t?._edition === 'proto2')
+  if (proto2) f.syntax = 'proto2'
+  for (const m of f.messageType) fixMessage(root, `${prefix}.${m.name}`, m, use, proto2)
   for (const s of f.service) {
     for (const m of s.method) {
       use(m.inputType)
@@ -249,7 +254,7 @@ function fixFile (root: protobuf.Root, f: FileDescriptorProto, owner: Map<string
   f.dependency = [...deps]
 }
 
-function fixMessage (root: protobuf.Root, full: string, m: DescriptorProto, use: (t: string) => void): void {
+function fixMessage (root: protobuf.Root, full: string, m: DescriptorProto, use: (t: string) => void, proto2: boolean): void {
   const type = root.lookupType(full)
   m.extension = []
   for (const fd of m.field) {
@@ -269,11 +274,13 @@ function fixMessage (root: protobuf.Root, full: string, m: DescriptorProto, use:
     }
     const opts = pf.options as Record<string, unknown> | undefined
     if (opts?.proto3_optional === true) fd.proto3Optional = true
+    if (proto2 && pf.required) fd.label = FieldDescriptorProto_Label.REQUIRED
+    if (proto2 && pf.repeated && pf.packed) (fd.options ??= create(FieldOptionsSchema)).packed = true
     // protoc always fills json_name and the registry takes it as is; protobufjs leaves "".
     fd.jsonName = typeof opts?.json_name === 'string' ? opts.json_name : protoCamelCase(fd.name)
   }
   for (const n of m.nestedType) {
-    if (n.options?.mapEntry !== true) fixMessage(root, `${full}.${n.name}`, n, use)
+    if (n.options?.mapEntry !== true) fixMessage(root, `${full}.${n.name}`, n, use, proto2)
   }
 }
 

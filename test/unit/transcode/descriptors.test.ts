@@ -171,3 +171,16 @@ t.test('several files load together, including one without a package', async (t)
   t.same(roundTrip(p, 'Ping', { text: 'hi' }), { text: 'hi' })
   t.ok(p.registry.getMessage('library.v1.Book'))
 })
+
+t.test('a proto2 package keeps required fields, defaults, packing and presence', async (t) => {
+  const p = loadProtos(['legacy/v1/legacy.proto'], [PROTOS])
+  const reading = p.registry.getMessage('legacy.v1.Reading')
+  t.equal(reading?.fields.find((f) => f.name === 'sensor')?.presence, 3, 'required (LEGACY_REQUIRED)')
+  const desc = reading!
+  const bytes = toBinary(desc, fromJson(desc, { sensor: 's', samples: [1, 2], loose: [3, 4] }))
+  t.equal(Buffer.from(bytes).toString('hex'), '0a0173' + '22020102' + '2803' + '2804', '[packed = true] packs; plain proto2 repeated does not')
+  t.equal((fromBinary(desc, bytes) as unknown as { value: number }).value, 7, '[default = 7] applies when unset')
+  t.same(roundTrip(p, 'legacy.v1.Reading', { sensor: 's', value: 0, samples: [1, 2] }), { sensor: 's', value: 0, samples: [1, 2] },
+    'an explicitly set zero is kept: proto2 fields have presence')
+  t.throws(() => toBinary(desc, fromJson(desc, { value: 1 })), /sensor/, 'a missing required field is refused on encode')
+})
