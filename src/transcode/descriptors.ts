@@ -44,11 +44,13 @@ export interface MethodInfo {
   httpRule: HttpRuleOption | undefined
 }
 
+/** A service by full name (`pkg.Service`), its methods in declaration order. */
 export interface ServiceInfo {
   fullName: string
   methods: MethodInfo[]
 }
 
+/** What `loadProtos` returns: the codec's registry and the services to bind. */
 export interface LoadedProtos {
   registry: FileRegistry
   services: Map<string, ServiceInfo>
