@@ -3,7 +3,7 @@
  * store and its watcher, pools, metrics. No listen() and no process handling here: that is
  * main.ts, so tests can run many gateways in one process.
  */
-import { createServer, type Server, type ServerResponse } from 'node:http'
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import { BlockList, isIP, type Socket } from 'node:net'
 import Fastify, { type FastifyInstance } from 'fastify'
 import type { GatewayConfig } from './config/load.ts'
@@ -193,24 +193,22 @@ export async function createGateway (config: GatewayConfig, opts: GatewayOptions
       }
       socket.destroySoon()
     },
-    frameworkErrors: (err, req, reply) => {
+    // Fastify refused the URL itself (for example bad percent-encoding): the pipeline answers
+    // it like any other request, with its own problem+json.
+    frameworkErrors: (_err, req, reply) => {
       reply.hijack()
-      handleRaw(req.raw, reply.raw, err)
+      handle(req.raw, reply.raw)
     }
   })
   // Bodies stream through untouched: no parser consumes them.
   data.removeAllContentTypeParsers()
   data.addContentTypeParser('*', (_req, _payload, done) => { done(null) })
-  const route = (request: { raw: import('node:http').IncomingMessage }, reply: { hijack: () => void, raw: import('node:http').ServerResponse }): void => {
+  const route = (request: { raw: IncomingMessage }, reply: { hijack: () => void, raw: ServerResponse }): void => {
     reply.hijack()
     handle(request.raw, reply.raw)
   }
   data.route({ method: METHODS, url: '/*', handler: route })
   data.setNotFoundHandler(route)
-  function handleRaw (req: import('node:http').IncomingMessage, res: import('node:http').ServerResponse, _err: Error): void {
-    // Fastify refused the URL itself (for example bad percent-encoding): same reply as ours.
-    handle(req, res)
-  }
 
   const ops = createOpsServer(deps, { reload })
 
