@@ -18,6 +18,8 @@ declare module 'autocannon' {
       url: string
       connections?: number
       duration?: number
+      /** Requests per second across all connections (a fixed-rate load). */
+      overallRate?: number
       pipelining?: number
       timeout?: number
       headers?: Record<string, string>
