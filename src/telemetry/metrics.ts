@@ -74,7 +74,12 @@ export class Metrics {
     })
     this.fallbacks = counter({ name: 'figway_fallbacks_total', help: 'Requests served by a route\'s fallback backend, by the failure that caused it.', labelNames: ['route', 'from', 'to', 'reason'] })
     for (const result of ['success', 'failure']) this.configReloads.inc({ result }, 0)
-    if (opts.defaultMetrics !== false) collectDefaultMetrics({ register: r })
+    if (opts.defaultMetrics !== false) {
+      collectDefaultMetrics({ register: r })
+      // Gauges named *_total break Prometheus naming rules (`promtool check metrics` flags
+      // them); the same counts stay available per type in nodejs_active_{handles,requests,resources}.
+      for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) r.removeSingleMetric(name)
+    }
   }
 
   request (route: string, backend: string, method: string, status: number, seconds: number): void {
