@@ -154,7 +154,11 @@ export function compileTable (src: RouteSources, defaults: Policy, version: numb
   if (issues.length === 0 && routes.length === 0) {
     issues.push({ file: src.files[0] ?? src.dir, line: 1, col: 1, path: '', message: `no routes are defined in ${src.files.length === 0 ? 'the routes folder ' + src.dir : src.files.join(', ')}` })
   }
-  if (issues.length > 0) throw new ConfigError(issues)
+  if (issues.length > 0) {
+    // In reading order (file, line, column), whichever check found them.
+    issues.sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : a.line - b.line || a.col - b.col))
+    throw new ConfigError(issues)
+  }
 
   return Object.freeze({
     version,
