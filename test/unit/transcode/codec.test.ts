@@ -1,10 +1,9 @@
 import t from 'tap'
-import { fileURLToPath } from 'node:url'
 import { loadProtos } from '../../../src/transcode/descriptors.ts'
 import { createCodec, findField, getFieldByPath, resolveFieldPath, setFieldByPath, TranscodeError } from '../../../src/transcode/codec.ts'
+import { INCLUDE } from './protos.ts'
 
-const PROTOS = fileURLToPath(new URL('../../fixtures/protos/', import.meta.url))
-const { registry } = loadProtos(['library/v1/library.proto'], [PROTOS])
+const { registry } = loadProtos(['library/v1/library.proto'], INCLUDE)
 const codec = createCodec(registry)
 const BOOK = 'library.v1.Book'
 

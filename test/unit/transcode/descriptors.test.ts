@@ -1,13 +1,12 @@
 import t from 'tap'
 import path from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { fromBinary, fromJson, toBinary, toJson, type JsonValue } from '@bufbuild/protobuf'
 import { loadProtos, ProtoLoadError, type LoadedProtos } from '../../../src/transcode/descriptors.ts'
+import { INCLUDE, PROTOS } from './protos.ts'
 
-const PROTOS = fileURLToPath(new URL('../../fixtures/protos/', import.meta.url))
 const SERVICE = 'library.v1.LibraryService'
 
-const load = (): LoadedProtos => loadProtos(['library/v1/library.proto'], [PROTOS])
+const load = (): LoadedProtos => loadProtos(['library/v1/library.proto'], INCLUDE)
 
 /** JSON → message → bytes → message → JSON, defaults emitted. */
 function roundTrip (p: LoadedProtos, typeName: string, json: JsonValue): JsonValue {
@@ -53,9 +52,9 @@ t.test('http rules are read as written, additional_bindings always an array', as
 })
 
 t.test('a file can be named by absolute path, or relative to the working directory', async (t) => {
-  const abs = loadProtos([path.join(PROTOS, 'library/v1/library.proto')], [PROTOS])
+  const abs = loadProtos([path.join(PROTOS, 'library/v1/library.proto')], INCLUDE)
   t.ok(abs.services.has(SERVICE))
-  const rel = loadProtos([path.relative(process.cwd(), path.join(PROTOS, 'library/v1/library.proto'))], [PROTOS])
+  const rel = loadProtos([path.relative(process.cwd(), path.join(PROTOS, 'library/v1/library.proto'))], INCLUDE)
   t.ok(rel.services.has(SERVICE))
 })
 
@@ -132,7 +131,7 @@ t.test('well-known types round-trip in their JSON forms', async (t) => {
 })
 
 t.test('a syntax error is located by file and line', async (t) => {
-  const err = t.throws(() => loadProtos(['broken/broken.proto'], [PROTOS])) as ProtoLoadError
+  const err = t.throws(() => loadProtos(['broken/broken.proto'], INCLUDE)) as ProtoLoadError
   t.ok(err instanceof ProtoLoadError)
   t.equal(path.basename(err.file), 'broken.proto')
   t.equal(err.line, 8)
@@ -140,14 +139,14 @@ t.test('a syntax error is located by file and line', async (t) => {
 })
 
 t.test('an unknown type is located at the line that uses it', async (t) => {
-  const err = t.throws(() => loadProtos(['broken/missing_type.proto'], [PROTOS])) as ProtoLoadError
+  const err = t.throws(() => loadProtos(['broken/missing_type.proto'], INCLUDE)) as ProtoLoadError
   t.equal(path.basename(err.file), 'missing_type.proto')
   t.equal(err.line, 6)
   t.match(err.message, /NoSuchType/)
 })
 
 t.test('a missing file or import names the file', async (t) => {
-  const err = t.throws(() => loadProtos(['nowhere/none.proto'], [PROTOS])) as ProtoLoadError
+  const err = t.throws(() => loadProtos(['nowhere/none.proto'], INCLUDE)) as ProtoLoadError
   t.ok(err instanceof ProtoLoadError)
   t.match(err.file, /none\.proto$/)
   t.equal(err.line, undefined)
@@ -156,7 +155,7 @@ t.test('a missing file or import names the file', async (t) => {
 })
 
 t.test('types from other packages resolve whatever order the files load in', async (t) => {
-  const p = loadProtos(['shop/v1/shop.proto'], [PROTOS])
+  const p = loadProtos(['shop/v1/shop.proto'], INCLUDE)
   const quote = p.services.get('shop.v1.ShopService')?.methods[0]
   t.equal(quote?.outputType, 'shop.common.Money')
   t.same(quote?.httpRule, { post: '/v1/quotes', body: '*', additional_bindings: [{ get: '/v1/quotes/{sku}' }] }, 'a single additional binding is an array too')
@@ -165,7 +164,7 @@ t.test('types from other packages resolve whatever order the files load in', asy
 })
 
 t.test('several files load together, including one without a package', async (t) => {
-  const p = loadProtos(['library/v1/library.proto', 'shop/v1/shop.proto', 'rootless.proto'], [PROTOS])
+  const p = loadProtos(['library/v1/library.proto', 'shop/v1/shop.proto', 'rootless.proto'], INCLUDE)
   t.same([...p.services.keys()].sort(), ['Echo', SERVICE, 'shop.v1.ShopService'])
   t.equal(p.services.get('Echo')?.methods[0].fullName, 'Echo/Say')
   t.same(roundTrip(p, 'Ping', { text: 'hi' }), { text: 'hi' })
@@ -173,7 +172,7 @@ t.test('several files load together, including one without a package', async (t)
 })
 
 t.test('a proto2 package keeps required fields, defaults, packing and presence', async (t) => {
-  const p = loadProtos(['legacy/v1/legacy.proto'], [PROTOS])
+  const p = loadProtos(['legacy/v1/legacy.proto'], INCLUDE)
   const reading = p.registry.getMessage('legacy.v1.Reading')
   t.equal(reading?.fields.find((f) => f.name === 'sensor')?.presence, 3, 'required (LEGACY_REQUIRED)')
   const desc = reading!

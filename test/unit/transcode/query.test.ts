@@ -1,11 +1,10 @@
 import t, { type Test } from 'tap'
-import { fileURLToPath } from 'node:url'
 import { loadProtos } from '../../../src/transcode/descriptors.ts'
 import { createCodec, TranscodeError } from '../../../src/transcode/codec.ts'
 import { mapQuery, resolveQueryPath } from '../../../src/transcode/query.ts'
+import { INCLUDE } from './protos.ts'
 
-const PROTOS = fileURLToPath(new URL('../../fixtures/protos/', import.meta.url))
-const codec = createCodec(loadProtos(['library/v1/library.proto'], [PROTOS]).registry)
+const codec = createCodec(loadProtos(['library/v1/library.proto'], INCLUDE).registry)
 const LIST = 'library.v1.ListBooksRequest'
 const desc = codec.schema(LIST)
 
