@@ -8,11 +8,3 @@ export function parseDuration (value: string | number): number | undefined {
   if (m === null) return undefined
   return Math.round(Number(m[1]) * UNIT_MS[m[2]!]!)
 }
-
-/** Formats milliseconds back into the shortest exact unit, for explain output and docs. */
-export function formatDuration (ms: number): string {
-  if (ms % 3_600_000 === 0 && ms > 0) return `${ms / 3_600_000}h`
-  if (ms % 60_000 === 0 && ms > 0) return `${ms / 60_000}m`
-  if (ms % 1000 === 0 && ms > 0) return `${ms / 1000}s`
-  return `${ms}ms`
-}

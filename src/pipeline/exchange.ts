@@ -3,7 +3,7 @@
  * constructor, so every exchange has the same shape (monomorphic property access).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import type { Backend, Route, RouteTable } from '../routing/table.ts'
+import type { Backend, Route } from '../routing/table.ts'
 
 /** Each response's exchange, for errors that arrive on the connection rather than the request (app.ts). */
 const byResponse = new WeakMap<ServerResponse, Exchange>()
@@ -24,7 +24,6 @@ export class Exchange {
   path: string
   /** The query string with its `?`, or ''. */
   query: string
-  table: RouteTable | undefined
   route: Route | undefined
   backend: Backend | undefined
   upstreamPath: string
@@ -44,7 +43,6 @@ export class Exchange {
     this.method = req.method ?? 'GET'
     this.path = ''
     this.query = ''
-    this.table = undefined
     this.route = undefined
     this.backend = undefined
     this.upstreamPath = ''

@@ -24,7 +24,6 @@ export function match (deps: PipelineDeps, ex: Exchange): string[] | null {
     return null
   }
   const table = deps.store.current
-  ex.table = table
   const segs = pathSegments(path)
   const route = table === undefined ? undefined : matchRoute(table, ex.method, ex.req.headers, segs)
   if (route === undefined) {

@@ -32,8 +32,3 @@ export function classify (err: unknown): Outcome {
   if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT') return 'upstream_timeout'
   return 'upstream_reset'
 }
-
-/** True when the request provably never reached the backend (no connection was made). */
-export function neverReachedBackend (err: unknown): boolean {
-  return classify(err) === 'upstream_unreachable'
-}

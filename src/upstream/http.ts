@@ -66,9 +66,6 @@ export class HttpUpstreams {
     return closed
   }
 
-  /** Number of open pools (for tests and /admin/backends). */
-  get size (): number { return this.#pools.size }
-
   stats (b: Backend): { connected: number, running: number, pending: number } | undefined {
     const p = this.#pools.get(b.fingerprint)
     if (p === undefined) return undefined
