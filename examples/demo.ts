@@ -9,14 +9,13 @@
  * for everything, so several demos (or tests) can run side by side.
  * The admin token is FIGWAY_ADMIN_TOKEN, or `demo-token`.
  */
-import { createServer } from 'node:net'
 import { join, relative } from 'node:path'
 import { createGateway, type Gateway } from '../src/app.ts'
 import { loadGatewayConfig, type GatewayConfig } from '../src/config/load.ts'
 import { ConfigError, formatIssue } from '../src/errors.ts'
 import { explain } from '../src/routing/explain.ts'
 import { createLogger, flushLogger } from '../src/telemetry/logger.ts'
-import { parsePort, type RunningServer } from './http-kit.ts'
+import { parsePort, portFree, type RunningServer } from './http-kit.ts'
 import { MONOLITH_DEFAULT_PORT, startMonolith } from './monolith.ts'
 import { ORDERS_DEFAULT_PORT, startOrdersService } from './orders-service.ts'
 
@@ -36,16 +35,6 @@ const out = (line = ''): void => { process.stdout.write(line + '\n') }
 /** Quotes a word for a POSIX shell when it needs it. */
 function sh (word: string): string {
   return /^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replaceAll("'", "'\\''")}'`
-}
-
-/** True when nothing listens on host:port right now. */
-async function portFree (port: number, host: string): Promise<boolean> {
-  if (port === 0) return true
-  return await new Promise((resolve) => {
-    const probe = createServer()
-    probe.once('error', () => resolve(false))
-    probe.listen({ port, host, exclusive: true }, () => probe.close(() => resolve(true)))
-  })
 }
 
 interface Demo {

@@ -3,7 +3,7 @@
  * port (or a free one when it is taken) and closing with keep-alive connections in mind.
  */
 import type { IncomingMessage, Server, ServerResponse } from 'node:http'
-import type { AddressInfo } from 'node:net'
+import { createServer as createNetServer, type AddressInfo } from 'node:net'
 
 export interface RunningServer {
   readonly server: Server
@@ -64,6 +64,16 @@ export async function listen (server: Server, port: number, host: string, opts: 
   }
 }
 
+/** True when nothing listens on host:port right now (port 0 is always free). */
+export async function portFree (port: number, host: string): Promise<boolean> {
+  if (port === 0) return true
+  return await new Promise((resolve) => {
+    const probe = createNetServer()
+    probe.once('error', () => resolve(false))
+    probe.listen({ port, host, exclusive: true }, () => probe.close(() => resolve(true)))
+  })
+}
+
 async function listenOnce (server: Server, port: number, host: string): Promise<void> {
   await new Promise<void>((resolve, reject) => {
     const onError = (err: Error): void => { reject(err) }
@@ -93,4 +103,12 @@ export function segments (url: string | undefined): string[] {
 /** A positive integer id from a path segment, or undefined. */
 export function idOf (segment: string | undefined): number | undefined {
   return segment !== undefined && /^[1-9]\d{0,8}$/.test(segment) ? Number(segment) : undefined
+}
+
+/** The filters of `GET /api/orders?customerId=42&status=shipped`; an empty value filters nothing. */
+export function orderFilter (url: string | undefined): { customerId?: number, status?: string } {
+  const q = new URL(url ?? '/', 'http://x').searchParams
+  const customerId = q.get('customerId') ?? ''
+  const status = q.get('status') ?? ''
+  return { customerId: customerId === '' ? undefined : Number(customerId), status: status === '' ? undefined : status }
 }

@@ -6,8 +6,8 @@
  *   node examples/monolith.ts [port]          (or PORT=3001; default 3001, host 127.0.0.1 or HOST)
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
-import { idOf, listen, parsePort, readBody, segments, sendJson, type RunningServer } from './http-kit.ts'
-import { addOrder, catalogue, customers, history, orders, type OrderLine } from './shop-data.ts'
+import { idOf, listen, orderFilter, parsePort, readBody, segments, sendJson, type RunningServer } from './http-kit.ts'
+import { addOrder, catalogue, customers, history, listOrders, orders, type OrderLine } from './shop-data.ts'
 
 export const MONOLITH_DEFAULT_PORT = 3001
 const SERVED_BY = 'monolith'
@@ -85,9 +85,8 @@ export function monolithHandler (req: IncomingMessage, res: ServerResponse): voi
     }
     if (!read) return reply(req, res, 405, { error: 'method_not_allowed' }, { allow: s.length === 2 ? 'GET, HEAD, POST' : 'GET, HEAD' })
     if (s.length === 2) {
-      const q = new URL(req.url ?? '/', 'http://x').searchParams.get('customerId')
-      const list = [...orders.values()].filter((o) => q === null || String(o.customerId) === q)
-      return reply(req, res, 200, { count: list.length, orders: list.map(({ lines: _lines, ...summary }) => summary) })
+      const list = listOrders(orderFilter(req.url))
+      return reply(req, res, 200, { count: list.length, orders: list })
     }
     const id = idOf(s[2])
     const order = id === undefined ? undefined : orders.get(id)

@@ -7,8 +7,8 @@
  *   node examples/orders-service.ts [port]    (or PORT=3002; default 3002, host 127.0.0.1 or HOST)
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
-import { idOf, listen, parsePort, segments, sendJson, type RunningServer } from './http-kit.ts'
-import { customers, history, orders } from './shop-data.ts'
+import { idOf, listen, orderFilter, parsePort, segments, sendJson, type RunningServer } from './http-kit.ts'
+import { customers, history, listOrders, orders } from './shop-data.ts'
 
 export const ORDERS_DEFAULT_PORT = 3002
 const SERVED_BY = 'orders-service'
@@ -27,9 +27,8 @@ export function ordersHandler (req: IncomingMessage, res: ServerResponse): void 
   if (rest === undefined) return reply(req, res, 404, { error: 'not_found', message: 'the orders service only knows orders' })
   if (method !== 'GET' && method !== 'HEAD') return reply(req, res, 405, { error: 'method_not_allowed', message: 'order writes are still served by the monolith' }, { allow: 'GET, HEAD' })
   if (rest.length === 0) {
-    const q = new URL(req.url ?? '/', 'http://x').searchParams.get('customerId')
-    const list = [...orders.values()].filter((o) => q === null || String(o.customerId) === q)
-    return reply(req, res, 200, { count: list.length, orders: list.map(({ lines: _lines, ...summary }) => summary) })
+    const list = listOrders(orderFilter(req.url))
+    return reply(req, res, 200, { count: list.length, orders: list })
   }
   const id = idOf(rest[0])
   const order = id === undefined ? undefined : orders.get(id)

@@ -77,6 +77,16 @@ export function addOrder (customerId: number, lines: OrderLine[], at = new Date(
   return order
 }
 
+/** An order without its lines, as lists show it. */
+export type OrderSummary = Omit<Order, 'lines'>
+
+/** Order summaries, of one customer and in one status when those are given. */
+export function listOrders (filter: { customerId?: number, status?: string } = {}): OrderSummary[] {
+  return [...orders.values()]
+    .filter((o) => (filter.customerId === undefined || o.customerId === filter.customerId) && (filter.status === undefined || o.status === filter.status))
+    .map(({ lines: _lines, ...summary }) => summary)
+}
+
 // Twelve orders in various states: order n has moved n % 5 steps along its life.
 for (let n = 1; n <= 12; n++) {
   const p = PRODUCTS[n % PRODUCTS.length]!
