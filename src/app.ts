@@ -20,7 +20,10 @@ import { folderSignature, RoutesWatcher } from './routing/watch.ts'
 import { InProcessWeights, type WeightSource } from './routing/weights.ts'
 import { createLogger, flushLogger, type Logger } from './telemetry/logger.ts'
 import { Metrics } from './telemetry/metrics.ts'
+import { Tracing } from './telemetry/tracing.ts'
+import { resolveTracing } from './telemetry/tracing-config.ts'
 import { HttpUpstreams } from './upstream/http.ts'
+import { GrpcUpstreams } from './upstream/grpc.ts'
 import { Guards } from './resilience/guards.ts'
 
 export interface GatewayOptions {
@@ -61,6 +64,9 @@ export function trustPredicate (trusted: number | readonly string[]): (address: 
   return (address) => address !== '' && list.check(address, isIP(address) === 6 ? 'ipv6' : 'ipv4')
 }
 
+/** How long closing waits for the last spans to reach the collector (spec §8: telemetry flushes). */
+export const TRACE_FLUSH_TIMEOUT_MS = 5_000
+
 /** How often Node's HTTP server checks headersTimeout and requestTimeout: their precision. */
 const LIMITS_CHECK_INTERVAL_MS = 1_000
 
@@ -71,6 +77,7 @@ export async function createGateway (config: GatewayConfig, opts: GatewayOptions
   const state: GatewayState = { draining: false, inflight: 0, onIdle: null }
   const weights = opts.weights ?? new InProcessWeights()
   const upstreams = new HttpUpstreams()
+  const grpc = new GrpcUpstreams()
   const guards = new Guards()
   const CIRCUIT_STATE = { closed: 0, half_open: 1, open: 2 } as const
   const storeRef: { current: RouteStore | undefined } = { current: undefined }
@@ -101,8 +108,9 @@ export async function createGateway (config: GatewayConfig, opts: GatewayOptions
     defaults: config.defaults,
     env: opts.env,
     onSwap: (next, prev, reason) => {
-      const closed = upstreams.retain(next)
+      const closed = upstreams.retain(next) + grpc.retain(next)
       guards.retain(next)
+      for (const n of next.notices) if (!(prev?.notices.includes(n) ?? false)) logger.info({ version: next.version }, n)
       if (prev !== undefined) logger.info({ reason, version: next.version, routes: next.routes.length, backends: next.backends.size, poolsClosed: closed }, 'route table reloaded')
     },
     onResult: (r, reason) => {
@@ -122,7 +130,8 @@ export async function createGateway (config: GatewayConfig, opts: GatewayOptions
   const first = await store.reload('startup')
   if (!first.ok) throw new ConfigError([...first.issues])
 
-  const deps: PipelineDeps = { config, store, weights, upstreams, guards, metrics, logger, state, trustedPeer: trustPredicate(config.trustedProxies) }
+  const tracing = new Tracing(resolveTracing(config.telemetry, opts.env ?? {}), logger)
+  const deps: PipelineDeps = { config, store, weights, upstreams, grpc, guards, metrics, tracing, logger, state, trustedPeer: trustPredicate(config.trustedProxies) }
   const handle = createPipeline(deps)
 
   let watcher: RoutesWatcher | undefined
@@ -216,8 +225,10 @@ export async function createGateway (config: GatewayConfig, opts: GatewayOptions
     watcher?.close()
     await Promise.allSettled([data.close(), ops.close()])
     await upstreams.close()
+    grpc.close()
     guards.close()
     await weights.close()
+    await tracing.shutdown(TRACE_FLUSH_TIMEOUT_MS)
     flushLogger(logger)
   }
 

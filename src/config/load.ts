@@ -95,6 +95,8 @@ export interface RouteSources {
   readonly files: readonly string[]
   readonly backends: ReadonlyArray<Located<BackendFile> & { name: string }>
   readonly routes: ReadonlyArray<Located<RouteFile>>
+  /** A file's name as errors show it (relative to the display base). */
+  readonly display: (abs: string) => string
   /** Locates a path inside a route file, for errors found after schema validation. */
   readonly locate: (file: string, path: ReadonlyArray<PropertyKey>) => { line: number, col: number }
 }
@@ -167,6 +169,7 @@ export function loadRouteSources (dir: string, displayBase: string, env: NodeJS.
     files: files.map((f) => relative(displayBase, join(dir, f)) || f),
     backends,
     routes,
+    display: (abs) => relative(displayBase, abs) || abs,
     locate: (file, path) => docs.get(file)?.locate(path) ?? { line: 1, col: 1 }
   }
 }

@@ -12,18 +12,37 @@ import { classify, UpstreamTimeoutError } from '../upstream/errors.ts'
 
 export type Controller = Dispatcher.DispatchController
 
-/** What an Attempt needs from the request-level orchestrator (forward.ts). */
+/** One attempt on a backend, HTTP (this file) or gRPC (grpc-attempt.ts), as its Forwarding sees it. */
+export interface UpstreamAttempt {
+  readonly backend: Backend
+  readonly guard: BackendGuard
+  /** Headers were passed to the client. */
+  readonly committed: boolean
+  /** Nothing more of this attempt reaches the owner. */
+  readonly done: boolean
+  /** Settles the breaker once: success or failure. */
+  settle (ok: boolean, err?: Error): void
+  /** Settles the breaker once with no verdict: the client went away. */
+  cancel (): void
+  /** Abandons the attempt: no more callbacks reach the owner. */
+  abort (reason: Error): void
+  /** Backpressure from the client: stop and restart reading the response. */
+  pause (): void
+  resume (): void
+}
+
+/** What an attempt needs from the request-level orchestrator (forward.ts). */
 export interface AttemptOwner {
   /** A 5xx arrived: true when the owner retried or fell back instead of passing it on. */
-  divert (a: Attempt, kind: FailureKind, headers: Record<string, string | string[] | undefined>): boolean
-  commit (a: Attempt, status: number, headers: Record<string, string | string[] | undefined>): void
-  data (a: Attempt, chunk: Buffer): void
-  end (a: Attempt): void
-  failed (a: Attempt, kind: FailureKind | 'cancelled', err: Error): void
+  divert (a: UpstreamAttempt, kind: FailureKind, headers: Record<string, string | string[] | undefined>): boolean
+  commit (a: UpstreamAttempt, status: number, headers: Record<string, string | string[] | undefined>): void
+  data (a: UpstreamAttempt, chunk: Buffer): void
+  end (a: UpstreamAttempt): void
+  failed (a: UpstreamAttempt, kind: FailureKind | 'cancelled', err: Error): void
   requestSent (): void
 }
 
-export class Attempt implements Dispatcher.DispatchHandler {
+export class Attempt implements Dispatcher.DispatchHandler, UpstreamAttempt {
   readonly owner: AttemptOwner
   readonly backend: Backend
   readonly guard: BackendGuard
@@ -90,6 +109,9 @@ export class Attempt implements Dispatcher.DispatchHandler {
       this.#abortReason = reason
     }
   }
+
+  pause (): void { this.controller?.pause() }
+  resume (): void { this.controller?.resume() }
 
   #clearPerTry (): void {
     if (this.#perTry !== null) { clearTimeout(this.#perTry); this.#perTry = null }

@@ -4,7 +4,9 @@ import type { RouteStore } from '../routing/store.ts'
 import type { WeightSource } from '../routing/weights.ts'
 import type { Logger } from '../telemetry/logger.ts'
 import type { Metrics } from '../telemetry/metrics.ts'
+import type { Tracing } from '../telemetry/tracing.ts'
 import type { HttpUpstreams } from '../upstream/http.ts'
+import type { GrpcUpstreams } from '../upstream/grpc.ts'
 import type { Guards } from '../resilience/guards.ts'
 
 export interface GatewayState {
@@ -21,8 +23,10 @@ export interface PipelineDeps {
   readonly store: RouteStore
   readonly weights: WeightSource
   readonly upstreams: HttpUpstreams
+  readonly grpc: GrpcUpstreams
   readonly guards: Guards
   readonly metrics: Metrics
+  readonly tracing: Tracing
   readonly logger: Logger
   readonly state: GatewayState
   /** True when the connected peer is a trusted proxy whose X-Forwarded-* headers we keep. */

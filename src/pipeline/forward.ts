@@ -1,5 +1,5 @@
 /**
- * Stage `forward` (with `recover`) for HTTP backends. Per request, a Forwarding runs attempts
+ * Stage `forward` (with `recover`) for HTTP and gRPC backends. Per request, a Forwarding runs attempts
  * on the route's chosen backend and, when they fail before any response byte reached the
  * client, retries them or serves from the route's fallback (spec §2.3, §3):
  *
@@ -13,6 +13,11 @@
  * an idle timeout re-armed by every chunk sent. `timeout` covers all attempts and backoffs,
  * counted from when the request can be sent whole (at once for a buffered or empty body,
  * else once it was sent), as Envoy's route timeout counts from the end of the request.
+ *
+ * A gRPC backend (spec §2.6) gets the request transcoded first: the body read whole (413
+ * beyond limits.bodyBytes), the binding found (404/405), the message built (400); then its
+ * attempts run on the backend's channel (grpc-attempt.ts) under the same policy, with the
+ * deadline the smaller of figway's and the client's `grpc-timeout`.
  */
 import type { Policy } from '../config/policy.ts'
 import type { LocalReplyCode } from '../errors.ts'
@@ -20,7 +25,13 @@ import { fullJitterMs, retryAfterMs } from '../resilience/backoff.ts'
 import { methodMayFallBack, methodMayRetry, retryableKind, type FailureKind } from '../resilience/retry.ts'
 import type { Backend, Route } from '../routing/table.ts'
 import { ClientClosedError, UpstreamTimeoutError } from '../upstream/errors.ts'
-import { Attempt, type AttemptOwner } from './attempt.ts'
+import { Metadata } from '@grpc/grpc-js'
+import { TranscodeError } from '../transcode/codec.ts'
+import { requestJson, type RequestVars } from '../transcode/request.ts'
+import type { GrpcCall } from '../transcode/backend.ts'
+import { captureParams, pathSegments } from '../routing/pattern.ts'
+import { Attempt, type AttemptOwner, type UpstreamAttempt } from './attempt.ts'
+import { GrpcAttempt, METADATA_HEADERS } from './grpc-attempt.ts'
 import { NO_BODY, readBody, type Body } from './body.ts'
 import type { PipelineDeps } from './deps.ts'
 import type { Exchange } from './exchange.ts'
@@ -38,13 +49,25 @@ const REPLY_FOR: Record<FailureKind, LocalReplyCode> = {
   status_502: 'upstream_reset',
   status_503: 'upstream_reset',
   status_504: 'upstream_timeout',
-  status_5xx: 'upstream_reset'
+  status_5xx: 'upstream_reset',
+  unavailable: 'upstream_reset'
 }
 
 /** Attempt outcomes as `figway_upstream_attempts_total{outcome}` names them. */
 function outcomeOf (kind: FailureKind | 'cancelled'): string {
-  return kind.startsWith('status_') ? '5xx' : kind
+  return kind.startsWith('status_') || kind === 'unavailable' ? '5xx' : kind
 }
+
+/** A request transcoded for one gRPC backend: sent again as is by retries. */
+interface GrpcRequest {
+  readonly call: GrpcCall
+  readonly message: Buffer
+  readonly metadata: Metadata
+}
+
+// grpc-timeout (gRPC over HTTP/2): up to 8 digits and a unit.
+const GRPC_TIMEOUT = /^(\d{1,8})([HMSmun])$/
+const GRPC_TIMEOUT_UNIT_MS: Record<string, number> = { H: 3_600_000, M: 60_000, S: 1_000, m: 1, u: 0.001, n: 0.000_001 }
 
 type Headers = Record<string, string | string[] | undefined>
 
@@ -59,7 +82,10 @@ export class Forwarding implements AttemptOwner {
   #onFallback = false
   /** Attempts on the current backend. */
   #tries = 0
-  #attempt: Attempt | null = null
+  #attempt: UpstreamAttempt | null = null
+  #grpc: GrpcRequest | null = null
+  /** performance.now() when the client's grpc-timeout passes. */
+  #clientDeadlineAt = Infinity
   #deadline: NodeJS.Timeout | null = null
   #deadlineAt = Infinity
   #retryTimer: NodeJS.Timeout | null = null
@@ -78,6 +104,7 @@ export class Forwarding implements AttemptOwner {
 
   start (): void {
     const req = this.#ex.req
+    if (this.#backend.kind === 'grpc') { this.#startGrpc(); return }
     if (!requestHasBody(req)) { this.#armDeadline(); this.#launch(); return }
     const route = this.#route
     const cl = req.headers['content-length']
@@ -96,6 +123,105 @@ export class Forwarding implements AttemptOwner {
       if (body.kind === 'buffer') this.#armDeadline()
       this.#launch()
     })
+  }
+
+  /** Transcoding needs the whole body: read it (413 beyond the limit), then build the call. */
+  #startGrpc (): void {
+    const ex = this.#ex
+    const req = ex.req
+    const gt = req.headers['grpc-timeout']
+    if (gt !== undefined) {
+      const m = GRPC_TIMEOUT.exec(gt as string)
+      if (m === null) { this.#reply('bad_transcode_request', `invalid grpc-timeout ${JSON.stringify(gt)}: up to 8 digits and one of H M S m u n`); return }
+      this.#clientDeadlineAt = ex.start + Number(m[1]) * GRPC_TIMEOUT_UNIT_MS[m[2]!]!
+    }
+    if (!requestHasBody(req)) { this.#sendGrpc(); return }
+    const limit = Math.min(this.#route.bodyBytes ?? Infinity, this.#deps.config.limits.bodyBytes)
+    readBody(req, limit, (body) => {
+      if (this.#finished) return
+      if (body.kind === 'aborted') { this.#clientGone(); return }
+      if (body.kind === 'stream') { this.#reply('request_too_large', `requests to a gRPC backend are transcoded whole: up to ${limit} bytes`); return }
+      this.#body = body
+      this.#sendGrpc()
+    })
+  }
+
+  #sendGrpc (): void {
+    if (!this.#prepareGrpc(this.#backend)) return
+    this.#armDeadline()
+    this.#launch()
+  }
+
+  /**
+   * Finds the call for a gRPC backend (the route's explicit method, else the binding that
+   * matches the method and path) and builds its message and metadata. On bad input, replies
+   * (404, 405, 400) and returns false.
+   */
+  #prepareGrpc (b: Backend): boolean {
+    const ex = this.#ex
+    const spec = b.grpc!
+    let call: GrpcCall | undefined
+    let vars: RequestVars
+    const explicit = this.#route.grpcCalls?.get(b.name)
+    if (explicit !== undefined) {
+      call = explicit
+      const raw = captureParams(this.#route.pattern, pathSegments(ex.path))
+      const decoded: Record<string, string> = {}
+      for (const k in raw) {
+        try { decoded[k] = decodeURIComponent(raw[k]!) } catch { this.#reply('bad_request_path', `path parameter ${k} is not valid percent-encoding`); return false }
+      }
+      vars = decoded
+    } else {
+      const found = spec.bindings.find(ex.method, ex.upstreamPath)
+      if (found === null) { this.#reply('route_not_found', `no gRPC method of backend ${b.name} is bound to ${ex.method} ${ex.upstreamPath}`); return false }
+      if ('methodNotAllowed' in found) { this.#reply('method_not_allowed', undefined, { allow: found.allow.join(', ') }); return false }
+      call = spec.callOf.get(found.binding)!
+      vars = found.vars
+    }
+    const body = this.#body.kind === 'buffer' ? this.#body.data : null
+    let message: Buffer
+    try {
+      const json = requestJson(call, vars, ex.query, body, ex.req.headers['content-type'])
+      const bytes = spec.codec.encodeRequest(call.method.input.typeName, json)
+      message = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+    } catch (err) {
+      if (!(err instanceof TranscodeError)) throw err
+      this.#reply('bad_transcode_request', err.message)
+      return false
+    }
+    const metadata = this.#metadata()
+    if (metadata === null) return false
+    this.#grpc = { call, message, metadata }
+    return true
+  }
+
+  /** Request metadata (spec §2.6): the forwarded headers, x-request-id, grpc-metadata-* with the prefix removed. */
+  #metadata (): Metadata | null {
+    const headers = this.#ex.req.headers
+    const md = new Metadata()
+    try {
+      for (const name of METADATA_HEADERS) {
+        const v = headers[name]
+        if (typeof v === 'string') md.set(name, v)
+      }
+      md.set('x-request-id', this.#ex.reqId)
+      for (const name in headers) {
+        if (!name.startsWith('grpc-metadata-')) continue
+        const key = name.slice(14)
+        const v = headers[name]
+        for (const one of Array.isArray(v) ? v : [v ?? '']) md.add(key, key.endsWith('-bin') ? Buffer.from(one, 'base64') : one)
+      }
+    } catch (err) {
+      this.#reply('bad_transcode_request', `request metadata: ${(err as Error).message}`)
+      return null
+    }
+    return md
+  }
+
+  #reply (code: LocalReplyCode, detail?: string, headers?: Record<string, string>): void {
+    this.#finish()
+    this.#ex.backend = this.#backend
+    localReply(this.#deps, this.#ex, code, detail, headers)
   }
 
   #armDeadline (): void {
@@ -126,6 +252,15 @@ export class Forwarding implements AttemptOwner {
       return
     }
     if (this.#tries === 1) guard.budget.request(Date.now())
+    if (b.kind === 'grpc') {
+      const g = this.#grpc!
+      const a = new GrpcAttempt(this, b, guard, settler, g.call)
+      this.#attempt = a
+      const now = performance.now()
+      const perTry = this.#policy.perTryTimeoutMs > 0 ? this.#policy.perTryTimeoutMs : Infinity
+      a.start(deps.grpc.client(b), g.message, g.metadata.clone(), Math.min(perTry, this.#deadlineAt - now), this.#clientDeadlineAt - now)
+      return
+    }
     const attempt = new Attempt(this, b, guard, settler, this.#policy.perTryTimeoutMs)
     this.#attempt = attempt
     const body = this.#body
@@ -141,7 +276,7 @@ export class Forwarding implements AttemptOwner {
     }, attempt)
   }
 
-  divert (a: Attempt, kind: FailureKind, headers: Headers): boolean {
+  divert (a: UpstreamAttempt, kind: FailureKind, headers: Headers): boolean {
     const next = this.#decide(kind, headers['retry-after'])
     if (next === null) return false
     a.settle(false)
@@ -151,7 +286,7 @@ export class Forwarding implements AttemptOwner {
     return true
   }
 
-  commit (a: Attempt, status: number, headers: Headers): void {
+  commit (a: UpstreamAttempt, status: number, headers: Headers): void {
     const deps = this.#deps
     const ex = this.#ex
     a.settle(status < 500)
@@ -173,26 +308,25 @@ export class Forwarding implements AttemptOwner {
       this.#cut('upstream_reset', err as Error)
       return
     }
-    const controller = a.controller!
-    this.#onDrain = () => controller.resume()
+    this.#onDrain = () => a.resume()
   }
 
-  data (a: Attempt, chunk: Buffer): void {
+  data (a: UpstreamAttempt, chunk: Buffer): void {
     if (this.#finished) return
     if (!this.#ex.res.write(chunk)) {
-      a.controller!.pause()
+      a.pause()
       this.#ex.res.once('drain', this.#onDrain!)
     }
   }
 
-  end (_a: Attempt): void {
+  end (_a: UpstreamAttempt): void {
     if (this.#finished) return
     this.#finish()
     this.#ex.res.end()
     record(this.#deps, this.#ex)
   }
 
-  failed (a: Attempt, kind: FailureKind | 'cancelled', err: Error): void {
+  failed (a: UpstreamAttempt, kind: FailureKind | 'cancelled', err: Error): void {
     this.#deps.metrics.attempt(a.backend.name, outcomeOf(kind))
     // A client that went away is neither the backend's failure nor its success.
     if (kind === 'cancelled') a.cancel()
@@ -247,8 +381,12 @@ export class Forwarding implements AttemptOwner {
         this.#onFallback = true
         this.#backend = fb
         // The fallback gets its own Host and base path (the route's rewrite still applies).
-        this.#headers = upstreamHeaders(ex.req, fb, deps.trustedPeer(peerAddress(ex.req)), ex.reqId)
         ex.upstreamPath = upstreamPath(route, fb, ex.path, null)
+        if (fb.kind === 'grpc') {
+          if (!this.#prepareGrpc(fb)) return
+        } else {
+          this.#headers = upstreamHeaders(ex.req, fb, deps.trustedPeer(peerAddress(ex.req)), ex.reqId)
+        }
         this.#policy = route.policyFor.get(fb.name)!
         this.#tries = 0
         this.#launch()

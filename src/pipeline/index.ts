@@ -21,6 +21,8 @@ import { forwardHttp } from './forward.ts'
 import { match } from './match.ts'
 import { peerAddress, upstreamHeaders } from './shape.ts'
 
+const NO_HEADERS: string[] = []
+
 export type RequestHandler = (req: IncomingMessage, res: ServerResponse) => void
 
 export function createPipeline (deps: PipelineDeps): RequestHandler {
@@ -32,7 +34,8 @@ export function createPipeline (deps: PipelineDeps): RequestHandler {
     if (segs === null) return
     if (!choose(deps, ex, segs)) return
     const backend = ex.backend!
-    const headers = upstreamHeaders(req, backend, deps.trustedPeer(peerAddress(req)), ex.reqId)
+    // A gRPC backend gets metadata, built when the request is transcoded.
+    const headers = backend.kind === 'http' ? upstreamHeaders(req, backend, deps.trustedPeer(peerAddress(req)), ex.reqId) : NO_HEADERS
     forwardHttp(deps, ex, headers)
   }
 }

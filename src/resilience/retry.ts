@@ -12,6 +12,7 @@ export type FailureKind =
   | 'timeout' // perTryTimeout passed before the response headers
   | 'status_502' | 'status_503' | 'status_504' // the backend answered with a retryable 5xx
   | 'status_5xx' // any other 5xx: no retry, but a fallback may serve
+  | 'unavailable' // a gRPC backend answered UNAVAILABLE
 
 /** Methods RFC 9110 §9.2.2 calls idempotent (TRACE aside): safe to send twice. */
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE'])
@@ -20,10 +21,10 @@ export function neverReached (kind: FailureKind): boolean {
   return kind === 'connect_error' || kind === 'circuit_open' || kind === 'overloaded'
 }
 
-/** Spec §3: connect failures, resets before a response, 502/503/504 and per-try timeouts. */
+/** Spec §3: connect failures, resets before a response, 502/503/504, gRPC UNAVAILABLE and per-try timeouts. */
 export function retryableKind (kind: FailureKind): boolean {
   return kind === 'connect_error' || kind === 'reset' || kind === 'timeout' ||
-    kind === 'status_502' || kind === 'status_503' || kind === 'status_504'
+    kind === 'status_502' || kind === 'status_503' || kind === 'status_504' || kind === 'unavailable'
 }
 
 /**

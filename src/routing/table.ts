@@ -8,6 +8,7 @@ import { mergePolicy, type Policy } from '../config/policy.ts'
 import type { Located, RouteSources } from '../config/load.ts'
 import type { BackendFile, RouteFile } from '../config/schema.ts'
 import { ConfigError, type ConfigIssue } from '../errors.ts'
+import { compileCall, compileGrpcBackend, type GrpcCall, type GrpcSpec } from '../transcode/backend.ts'
 import { Matcher } from './matcher.ts'
 import { compilePattern, compareSpecificity, patternsOverlap, type Pattern, type Segment } from './pattern.ts'
 import { buildTargets, routeSeed, type WeightedTargets } from './split.ts'
@@ -16,8 +17,8 @@ export interface Backend {
   readonly name: string
   readonly file: string
   readonly line: number
-  readonly kind: 'http'
-  /** `http://host:port`, what the connection pool is keyed on. */
+  readonly kind: 'http' | 'grpc'
+  /** `http://host:port` (`grpc://host:port` for gRPC), what the connection pool is keyed on. */
   readonly origin: string
   /** Path prefix from the backend URL, without a trailing slash ('' for none). */
   readonly basePath: string
@@ -27,6 +28,8 @@ export interface Backend {
   readonly policy: Policy
   /** Everything that shapes the connection pool; equal fingerprints share a pool across reloads. */
   readonly fingerprint: string
+  /** Protos, bindings and codec of a gRPC backend; null for HTTP. */
+  readonly grpc: GrpcSpec | null
 }
 
 export type Rewrite =
@@ -65,6 +68,8 @@ export interface Route {
   /** Effective policy per backend name: defaults < backend < route. */
   readonly policyFor: ReadonlyMap<string, Policy>
   readonly bodyBytes: number | null
+  /** A route's explicit `grpc.method`, compiled per gRPC backend name; null when bindings decide. */
+  readonly grpcCalls: ReadonlyMap<string, GrpcCall> | null
 }
 
 export interface RouteTable {
@@ -75,6 +80,8 @@ export interface RouteTable {
   readonly routeByName: ReadonlyMap<string, Route>
   readonly backends: ReadonlyMap<string, Backend>
   readonly matcher: Matcher<Route>
+  /** Things worth a log line when the table goes live (gRPC methods left unbound). */
+  readonly notices: readonly string[]
 }
 
 export function compileTable (src: RouteSources, defaults: Policy, version: number): RouteTable {
@@ -84,11 +91,12 @@ export function compileTable (src: RouteSources, defaults: Policy, version: numb
     issues.push({ file: l.file, ...pos, path: path.join('.'), message })
   }
 
+  const notices: string[] = []
   const backends = new Map<string, Backend>()
   for (const b of src.backends) {
     const prev = backends.get(b.name)
     if (prev !== undefined) { at(b, ['backends', b.name], `backend "${b.name}" is already defined in ${prev.file}:${prev.line}`); continue }
-    const compiled = compileBackend(b, defaults, at)
+    const compiled = compileBackend(b, defaults, at, src, issues, notices)
     if (compiled !== undefined) backends.set(b.name, compiled)
   }
 
@@ -106,7 +114,7 @@ export function compileTable (src: RouteSources, defaults: Policy, version: numb
     for (const key of ['connectTimeout', 'maxInFlight'] as const) {
       if (s[key] !== undefined) at(r, [s.name, key], `"${key}" is a backend setting (connections are pooled per backend); set it on the backend`, [...r.path, key])
     }
-    for (const key of ['shadow', 'rollout', 'rateLimit', 'grpc'] as const) {
+    for (const key of ['shadow', 'rollout', 'rateLimit'] as const) {
       if (s[key] !== undefined) at(r, [s.name, key], `"${key}" is not supported by this version of figway yet`, [...r.path, key])
     }
     const refs: Array<[string, PropertyKey[]]> = [
@@ -167,15 +175,21 @@ export function compileTable (src: RouteSources, defaults: Policy, version: numb
     routes: Object.freeze(routes),
     routeByName: new Map(routes.map((r) => [r.name, r])),
     backends,
-    matcher: new Matcher(routes)
+    matcher: new Matcher(routes),
+    notices
   })
 }
 
 type At = (l: Located<unknown>, path: ReadonlyArray<PropertyKey>, message: string, sub?: ReadonlyArray<PropertyKey>) => void
 
-function compileBackend (b: Located<BackendFile> & { name: string }, defaults: Policy, at: At): Backend | undefined {
+function compileBackend (b: Located<BackendFile> & { name: string }, defaults: Policy, at: At, src: RouteSources, issues: ConfigIssue[], notices: string[]): Backend | undefined {
   const s = b.spec
-  if (s.grpc !== undefined) { at(b, ['backends', b.name, 'grpc'], 'gRPC backends are not supported by this version of figway yet', [...b.path, 'grpc']); return undefined }
+  if (s.grpc !== undefined) return compileGrpc(b, defaults, at, src, issues, notices)
+  let wrong = false
+  for (const key of ['tls', 'protos', 'services', 'omitDefaults'] as const) {
+    if (s[key] !== undefined) { at(b, ['backends', b.name, key], `"${key}" is for gRPC backends (grpc: host:port); this one has a url`, [...b.path, key]); wrong = true }
+  }
+  if (wrong) return undefined
   const url = new URL(s.url!)
   if (url.search !== '' || url.hash !== '') { at(b, ['backends', b.name, 'url'], 'backend url must not have a query or fragment', [...b.path, 'url']); return undefined }
   const policy = mergePolicy(defaults, s)
@@ -191,7 +205,44 @@ function compileBackend (b: Located<BackendFile> & { name: string }, defaults: P
     hostHeader: url.host,
     preserveHost: s.preserveHost ?? false,
     policy,
-    fingerprint: JSON.stringify([origin, policy.connectTimeoutMs, policy.maxInFlight])
+    fingerprint: JSON.stringify([origin, policy.connectTimeoutMs, policy.maxInFlight]),
+    grpc: null
+  })
+}
+
+function compileGrpc (b: Located<BackendFile> & { name: string }, defaults: Policy, at: At, src: RouteSources, issues: ConfigIssue[], notices: string[]): Backend | undefined {
+  const s = b.spec
+  const where = (key: string): [PropertyKey[], string, PropertyKey[]] => [['backends', b.name, key], key, [...b.path, key]]
+  let wrong = false
+  for (const key of ['protos', 'services'] as const) {
+    if (s[key] === undefined || s[key].length === 0) { const [p, , sub] = where(key); at(b, p, `a gRPC backend lists its ${key}`, sub.slice(0, -1)); wrong = true }
+  }
+  if (s.preserveHost !== undefined) { const [p, , sub] = where('preserveHost'); at(b, p, 'preserveHost is for HTTP backends', sub); wrong = true }
+  if (wrong) return undefined
+  const compiled = compileGrpcBackend({ target: s.grpc!, tls: s.tls ?? false, protos: s.protos!, services: s.services!, omitDefaults: s.omitDefaults ?? false }, src.dir)
+  if (Array.isArray(compiled)) {
+    for (const i of compiled) {
+      if (i.file === undefined) { const [p, , sub] = where('services'); at(b, p, i.message, sub) } else {
+        issues.push({ file: src.display(i.file), line: i.line ?? 1, col: 1, path: `backends.${b.name}.protos`, message: i.message })
+      }
+    }
+    return undefined
+  }
+  for (const u of compiled.unbound) notices.push(`backend ${b.name}: ${u}; not bound`)
+  const policy = mergePolicy(defaults, s)
+  return Object.freeze({
+    name: b.name,
+    file: b.file,
+    line: b.line,
+    kind: 'grpc',
+    origin: `grpc://${s.grpc!}`,
+    basePath: '',
+    hostHeader: s.grpc!,
+    preserveHost: false,
+    policy,
+    // The protos are not part of it: a reload that changes only them keeps the channel.
+    fingerprint: JSON.stringify(['grpc', s.grpc, s.tls ?? false, policy.connectTimeoutMs, policy.maxInFlight]),
+    grpc: compiled
   })
 }
 
@@ -235,7 +286,24 @@ function compileRoute (l: Located<RouteFile>, pattern: Pattern, order: number, b
   }
 
   const policyFor = new Map<string, Policy>()
-  for (const b of [...list as Backend[], ...(fallback === null ? [] : [fallback])]) policyFor.set(b.name, mergePolicy(b.policy, s))
+  const all = [...list as Backend[], ...(fallback === null ? [] : [fallback])]
+  for (const b of all) policyFor.set(b.name, mergePolicy(b.policy, s))
+
+  let grpcCalls: Map<string, GrpcCall> | null = null
+  if (s.grpc !== undefined) {
+    const sub = [...l.path, 'grpc', 'method']
+    const grpcBackends = all.filter((b) => b.grpc !== null)
+    if (grpcBackends.length === 0) { at(l, [s.name, 'grpc.method'], 'grpc names a method, but no backend of this route is a gRPC backend', sub); return undefined }
+    const params = pattern.segments.flatMap((x) => x.kind === 'param' ? [x.name] : [])
+    grpcCalls = new Map()
+    for (const b of grpcBackends) {
+      const method = b.grpc!.methods.get(s.grpc.method)
+      if (method === undefined) { at(l, [s.name, 'grpc.method'], `method ${s.grpc.method} is not in the protos of backend "${b.name}"`, sub); return undefined }
+      const call = compileCall(method, s.grpc.body ?? '', '', params)
+      if (typeof call === 'string') { at(l, [s.name, 'grpc'], `${s.grpc.method}: ${call}`, [...l.path, 'grpc']); return undefined }
+      grpcCalls.set(b.name, call)
+    }
+  }
 
   return Object.freeze({
     name: s.name,
@@ -259,7 +327,8 @@ function compileRoute (l: Located<RouteFile>, pattern: Pattern, order: number, b
     fallbackAnyMethod: s.fallbackAnyMethod ?? false,
     rewrite,
     policyFor,
-    bodyBytes: s.bodyBytes ?? null
+    bodyBytes: s.bodyBytes ?? null,
+    grpcCalls
   })
 }
 

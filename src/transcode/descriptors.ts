@@ -42,6 +42,9 @@ export interface MethodInfo {
   clientStreaming: boolean
   serverStreaming: boolean
   httpRule: HttpRuleOption | undefined
+  /** The .proto file declaring the method, and the line of its `rpc` (for load errors). */
+  file: string
+  line: number | undefined
 }
 
 /** A service by full name (`pkg.Service`), its methods in declaration order. */
@@ -177,7 +180,9 @@ function collectServices (root: protobuf.Root, out: Map<string, ServiceInfo>): v
         outputType: (m.resolvedResponseType as protobuf.Type).fullName.slice(1),
         clientStreaming: m.requestStream === true,
         serverStreaming: m.responseStream === true,
-        httpRule: httpRuleOf(m)
+        httpRule: httpRuleOf(m),
+        file: m.filename ?? obj.filename ?? '<protos>',
+        line: lineOf(m.filename ?? obj.filename ?? '', `rpc ${m.name}`)
       }))
     })
   }

@@ -103,7 +103,8 @@ function settable (f: DescField): boolean {
   }
 }
 
-function parseValue (f: DescField, raw: string, key: string): JsonValue {
+/** Parses one text value (a query parameter or a path variable) for field `f`, named `key` in errors. */
+export function parseValue (f: DescField, raw: string, key: string): JsonValue {
   switch (f.fieldKind) {
     case 'scalar': return parseScalar(f.scalar, raw, key)
     case 'enum': return parseEnum(f.enum, raw, key)

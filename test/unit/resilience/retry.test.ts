@@ -9,9 +9,10 @@ const KINDS: FailureKind[] = ['connect_error', 'circuit_open', 'overloaded', 're
 const REACHED: FailureKind[] = ['reset', 'timeout', 'status_502', 'status_503', 'status_504', 'status_5xx']
 const METHODS = ['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'POST', 'PATCH']
 
-t.test('retryableKind: connect failures, resets, per-try timeouts, 502/503/504', async (t) => {
+t.test('retryableKind: connect failures, resets, per-try timeouts, 502/503/504, gRPC UNAVAILABLE', async (t) => {
   const want: Record<FailureKind, boolean> = {
     connect_error: true,
+    unavailable: true,
     reset: true,
     timeout: true,
     status_502: true,

@@ -1,0 +1,242 @@
+/**
+ * One attempt on a gRPC backend: a unary or server-streaming call on the backend's channel,
+ * reported to its Forwarding like an HTTP attempt (attempt.ts), so retries, the breaker, the
+ * bulkhead, deadlines and the fallback work the same (spec §2.6, §3):
+ *
+ *   UNAVAILABLE            → divert 'unavailable' (retried; or the fallback), else its status
+ *   no connection at all   → failed 'connect_error' (never reached the backend)
+ *   figway's own deadline  → failed 'timeout' (a per-try deadline may be retried)
+ *   other status ≥ 500     → divert 'status_5xx' (the fallback may serve), else its status
+ *   anything else          → the status as HTTP with the google.rpc.Status JSON
+ *
+ * A server stream commits on its first message (NDJSON, one message per line); an error
+ * after that ends the stream with an `{"error":{...}}` line.
+ */
+import { status as Code, type Client, type ClientReadableStream, type ClientUnaryCall, type Metadata, type StatusObject } from '@grpc/grpc-js'
+import type { AttemptSettler } from '../resilience/breaker.ts'
+import type { BackendGuard } from '../resilience/guards.ts'
+import type { Backend } from '../routing/table.ts'
+import type { GrpcCall, GrpcSpec } from '../transcode/backend.ts'
+import { encodeResponse, httpStatusOf, statusJson } from '../transcode/response.ts'
+import { UpstreamTimeoutError } from '../upstream/errors.ts'
+import type { AttemptOwner, UpstreamAttempt } from './attempt.ts'
+
+type Headers = Record<string, string | string[] | undefined>
+
+const identity = (b: Buffer): Buffer => b
+const NDJSON = 'application/x-ndjson'
+const NEWLINE = Buffer.from('\n')
+
+/** Response metadata that is transport, not application data: not copied to the client. */
+const SKIP_METADATA = new Set(['content-type', 'te', 'user-agent', 'date', 'grpc-encoding', 'grpc-accept-encoding', 'grpc-status-details-bin'])
+
+/** Request header → metadata key copied as is (spec §2.6); `grpc-metadata-*` and x-request-id besides. */
+export const METADATA_HEADERS = ['authorization', 'traceparent', 'tracestate', 'baggage'] as const
+
+export class GrpcAttempt implements UpstreamAttempt {
+  readonly owner: AttemptOwner
+  readonly backend: Backend
+  readonly guard: BackendGuard
+  readonly #settler: AttemptSettler
+  readonly #spec: GrpcSpec
+  readonly #call: GrpcCall
+  #rpc: ClientUnaryCall | ClientReadableStream<Buffer> | null = null
+  #initial: Metadata | null = null
+  #value: Buffer | undefined = undefined
+  #status: StatusObject | null = null
+  #ended = false
+  /** performance.now() when figway's own deadline for this attempt passes (per-try or whole). */
+  #ownDeadlineAt = Infinity
+  committed = false
+  done = false
+  #settled = false
+  #released = false
+
+  constructor (owner: AttemptOwner, backend: Backend, guard: BackendGuard, settler: AttemptSettler, call: GrpcCall) {
+    this.owner = owner
+    this.backend = backend
+    this.guard = guard
+    this.#settler = settler
+    this.#spec = backend.grpc!
+    this.#call = call
+    guard.inflight++
+  }
+
+  /**
+   * Starts the call. `ownMs` is figway's deadline for it (per-try or what is left of the
+   * whole timeout), `clientMs` what is left of the client's grpc-timeout; the backend gets
+   * the smaller.
+   */
+  start (client: Client, message: Buffer, metadata: Metadata, ownMs: number, clientMs: number): void {
+    const ms = Math.min(ownMs, clientMs)
+    const options = ms === Infinity ? {} : { deadline: Date.now() + Math.max(ms, 1) }
+    if (ownMs <= clientMs) this.#ownDeadlineAt = performance.now() + ownMs
+    const method = this.#call.method
+    if (method.serverStreaming) {
+      const s = client.makeServerStreamRequest(method.path, identity, identity, message, metadata, options)
+      this.#rpc = s
+      s.on('metadata', (md: Metadata) => { this.#initial = md })
+      s.on('data', (m: Buffer) => this.#message(m))
+      // Errors arrive as the status too; the 'error' event only needs a listener.
+      s.on('error', () => {})
+      // The status can come before messages still buffered (paused for backpressure): finish
+      // once both the status and the end of the messages are in.
+      s.on('status', (st: StatusObject) => { this.#status = st; if (this.#ended) this.#finish() })
+      s.on('end', () => { this.#ended = true; if (this.#status !== null) this.#finish() })
+    } else {
+      const c = client.makeUnaryRequest(method.path, identity, identity, message, metadata, options, (_err, value) => { this.#value = value })
+      this.#rpc = c
+      c.on('metadata', (md: Metadata) => { this.#initial = md })
+      c.on('status', (st: StatusObject) => { this.#status = st; this.#finish() })
+    }
+  }
+
+  settle (ok: boolean, err?: Error): void {
+    if (this.#settled) return
+    this.#settled = true
+    if (ok) this.#settler.success()
+    else this.#settler.failure(err ?? new Error('attempt failed'))
+  }
+
+  cancel (): void {
+    if (this.#settled) return
+    this.#settled = true
+    this.#settler.cancel()
+  }
+
+  abort (_reason: Error): void {
+    this.done = true
+    this.#release()
+    this.#rpc?.cancel()
+  }
+
+  pause (): void { (this.#rpc as ClientReadableStream<Buffer> | null)?.pause() }
+  resume (): void { (this.#rpc as ClientReadableStream<Buffer> | null)?.resume() }
+
+  #release (): void {
+    if (this.#released) return
+    this.#released = true
+    this.guard.inflight--
+  }
+
+  /** A server-stream message: the first one commits the response. */
+  #message (bytes: Buffer): void {
+    if (this.done) return
+    let out
+    try {
+      out = encodeResponse(this.#spec, this.#call, bytes)
+    } catch (err) {
+      this.#broken(err as Error)
+      return
+    }
+    if (!this.committed) {
+      this.committed = true
+      this.owner.commit(this, 200, this.#headers(this.#call.responseIsHttpBody ? out.contentType : NDJSON, null))
+      if (this.done) return
+    }
+    this.owner.data(this, out.body)
+    if (!this.#call.responseIsHttpBody && !this.done) this.owner.data(this, NEWLINE)
+  }
+
+  /** The call ended (status received, and for a stream every message delivered). */
+  #finish (): void {
+    if (this.done) return
+    const st = this.#status!
+    if (st.code === Code.OK) {
+      if (this.committed) { this.#end(); return }
+      if (this.#call.method.serverStreaming) {
+        this.committed = true
+        this.owner.commit(this, 200, this.#headers(NDJSON, st.metadata))
+        this.#end()
+        return
+      }
+      let out
+      try {
+        out = encodeResponse(this.#spec, this.#call, this.#value ?? Buffer.alloc(0))
+      } catch (err) {
+        this.#broken(err as Error)
+        return
+      }
+      this.#reply(200, out.contentType, out.body, st.metadata)
+      return
+    }
+    const body = statusJson(this.#spec, st.code, st.details, detailsOf(st.metadata))
+    if (this.committed) {
+      // Mid-stream: the status code is gone with the headers; the last line says it.
+      this.settle(httpStatusOf(st.code) < 500)
+      this.owner.data(this, Buffer.from('{"error":' + body + '}\n'))
+      this.#end()
+      return
+    }
+    if (st.code === Code.UNAVAILABLE && st.details.includes('No connection established')) {
+      this.#fail('connect_error', new Error(`gRPC backend unreachable: ${st.details}`))
+      return
+    }
+    if (st.code === Code.DEADLINE_EXCEEDED && performance.now() >= this.#ownDeadlineAt - 1) {
+      this.#fail('timeout', new UpstreamTimeoutError('perTry', 0))
+      return
+    }
+    const http = httpStatusOf(st.code)
+    if (http >= 500) {
+      const kind = st.code === Code.UNAVAILABLE ? 'unavailable' : 'status_5xx'
+      if (this.owner.divert(this, kind, {})) return
+    }
+    this.#reply(http, 'application/json', Buffer.from(body), st.metadata)
+  }
+
+  #reply (status: number, contentType: string, body: Buffer, trailers: Metadata | null): void {
+    this.committed = true
+    const headers = this.#headers(contentType, trailers)
+    headers['content-length'] = String(body.length)
+    this.owner.commit(this, status, headers)
+    if (this.done) return
+    this.owner.data(this, body)
+    this.#end()
+  }
+
+  #end (): void {
+    if (this.done) return
+    this.done = true
+    this.#release()
+    this.owner.end(this)
+  }
+
+  #fail (kind: 'connect_error' | 'timeout' | 'reset', err: Error): void {
+    this.done = true
+    this.#release()
+    this.owner.failed(this, kind, err)
+  }
+
+  /** The backend sent bytes that do not decode as its response type. */
+  #broken (err: Error): void {
+    this.#rpc?.cancel()
+    this.#fail('reset', new Error(`gRPC response does not decode as ${this.#call.method.output.typeName}: ${err.message}`))
+  }
+
+  /** Response headers: the content type, then initial and trailing metadata as grpc-metadata-NAME. */
+  #headers (contentType: string, trailers: Metadata | null): Headers {
+    const h: Headers = { 'content-type': contentType }
+    addMetadata(h, this.#initial)
+    addMetadata(h, trailers)
+    return h
+  }
+}
+
+function addMetadata (h: Headers, md: Metadata | null): void {
+  if (md === null) return
+  const all = md.toJSON()
+  for (const key in all) {
+    if (SKIP_METADATA.has(key) || key.startsWith(':') || key.startsWith('grpc-')) continue
+    const name = 'grpc-metadata-' + key
+    for (const v of all[key]!) {
+      const text = typeof v === 'string' ? v : v.toString('base64')
+      const prev = h[name]
+      h[name] = prev === undefined ? text : Array.isArray(prev) ? [...prev, text] : [prev, text]
+    }
+  }
+}
+
+function detailsOf (md: Metadata | undefined): Buffer | undefined {
+  const v = md?.get('grpc-status-details-bin')[0]
+  return typeof v === 'string' || v === undefined ? undefined : v
+}
