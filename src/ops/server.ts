@@ -127,7 +127,8 @@ export function createOpsServer (deps: PipelineDeps, opts: OpsOptions): FastifyI
             inflight: g.inflight,
             maxInFlight: g.maxInFlight,
             window: { attempts: w.calls, failures: w.failures, errorRate: w.calls === 0 ? 0 : w.failures / w.calls },
-            pool: deps.upstreams.stats(b) ?? null
+            pool: b.kind === 'http' ? deps.upstreams.stats(b) ?? null : null,
+            channel: b.kind === 'grpc' ? { target: b.grpc!.target, state: deps.grpc.state(b) ?? 'idle', bindings: b.grpc!.bindings.bindings.length } : undefined
           }
         })
       }

@@ -27,9 +27,9 @@ import type { Backend, Route } from '../routing/table.ts'
 import { ClientClosedError, UpstreamTimeoutError } from '../upstream/errors.ts'
 import { Metadata } from '@grpc/grpc-js'
 import { TranscodeError } from '../transcode/codec.ts'
-import { requestJson, type RequestVars } from '../transcode/request.ts'
+import { requestJson } from '../transcode/request.ts'
 import type { GrpcCall } from '../transcode/backend.ts'
-import { captureParams, pathSegments } from '../routing/pattern.ts'
+import { findGrpcCall } from '../routing/grpc.ts'
 import { Attempt, type AttemptOwner, type UpstreamAttempt } from './attempt.ts'
 import { GrpcAttempt, METADATA_HEADERS } from './grpc-attempt.ts'
 import { NO_BODY, readBody, type Body } from './body.ts'
@@ -160,28 +160,16 @@ export class Forwarding implements AttemptOwner {
   #prepareGrpc (b: Backend): boolean {
     const ex = this.#ex
     const spec = b.grpc!
-    let call: GrpcCall | undefined
-    let vars: RequestVars
-    const explicit = this.#route.grpcCalls?.get(b.name)
-    if (explicit !== undefined) {
-      call = explicit
-      const raw = captureParams(this.#route.pattern, pathSegments(ex.path))
-      const decoded: Record<string, string> = {}
-      for (const k in raw) {
-        try { decoded[k] = decodeURIComponent(raw[k]!) } catch { this.#reply('bad_request_path', `path parameter ${k} is not valid percent-encoding`); return false }
-      }
-      vars = decoded
-    } else {
-      const found = spec.bindings.find(ex.method, ex.upstreamPath)
-      if (found === null) { this.#reply('route_not_found', `no gRPC method of backend ${b.name} is bound to ${ex.method} ${ex.upstreamPath}`); return false }
-      if ('methodNotAllowed' in found) { this.#reply('method_not_allowed', undefined, { allow: found.allow.join(', ') }); return false }
-      call = spec.callOf.get(found.binding)!
-      vars = found.vars
+    const found = findGrpcCall(this.#route, b, ex.method, ex.path, ex.upstreamPath)
+    if ('code' in found) {
+      this.#reply(found.code, found.detail, found.allow === undefined ? undefined : { allow: found.allow.join(', ') })
+      return false
     }
+    const call = found.call
     const body = this.#body.kind === 'buffer' ? this.#body.data : null
     let message: Buffer
     try {
-      const json = requestJson(call, vars, ex.query, body, ex.req.headers['content-type'])
+      const json = requestJson(call, found.vars, ex.query, body, ex.req.headers['content-type'])
       const bytes = spec.codec.encodeRequest(call.method.input.typeName, json)
       message = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
     } catch (err) {

@@ -1,14 +1,20 @@
 /**
  * What the gateway would do with a request, without sending it (spec §6 /admin/explain and
  * the CLI's `explain`): matched route, candidates and weights, sticky bucket, chosen backend,
- * rewritten path (`chosen.path`, what the backend receives) and upstream URL.
+ * rewritten path (`chosen.path`, what the backend receives) and upstream URL; for a gRPC
+ * backend, the bound method and the request message that would be sent (`chosen.grpc`,
+ * from the path and query; a request body is not part of an explain).
  */
 import type { IncomingHttpHeaders } from 'node:http'
 import { normalizePath, splitTarget } from './normalize.ts'
 import { pathSegments } from './pattern.ts'
 import { chooseBackend, effectiveTargets, matchRoute, stickyKey, upstreamPath } from './select.ts'
 import { stickyBucket } from './split.ts'
-import type { RouteTable } from './table.ts'
+import { LOCAL_REPLIES } from '../errors.ts'
+import { TranscodeError } from '../transcode/codec.ts'
+import { requestJson } from '../transcode/request.ts'
+import { findGrpcCall } from './grpc.ts'
+import type { Backend, Route, RouteTable } from './table.ts'
 import type { WeightSource } from './weights.ts'
 
 export interface ExplainRequest {
@@ -44,7 +50,29 @@ export function explain (table: RouteTable, weights: WeightSource | undefined, r
     sticky: route.sticky === null ? null : { ...route.sticky, key: key ?? null, bucket: key === undefined ? null : stickyBucket(route.seed, key) },
     chosen: backend === undefined
       ? null
-      : { backend: backend.name, how: choice!.overridden ? 'override-header' : targets.backends.length === 1 ? 'single' : key !== undefined ? 'sticky' : 'random', path: sent, url: backend.origin + sent },
+      : {
+          backend: backend.name,
+          how: choice!.overridden ? 'override-header' : targets.backends.length === 1 ? 'single' : key !== undefined ? 'sticky' : 'random',
+          path: sent,
+          url: backend.origin + sent,
+          grpc: backend.grpc === null ? undefined : explainGrpc(route, backend, method, path, sent.slice(0, sent.length - query.length), query)
+        },
     fallback: route.fallback?.name ?? null
+  }
+}
+
+function explainGrpc (route: Route, b: Backend, method: string, path: string, upstreamPath: string, query: string): Record<string, unknown> {
+  const found = findGrpcCall(route, b, method, path, upstreamPath)
+  if ('code' in found) return { result: found.code, status: LOCAL_REPLIES[found.code].status, detail: found.detail, allow: found.allow }
+  const m = found.call.method
+  const out = { method: m.fullName, binding: found.binding, requestType: m.input.typeName, responseType: m.output.typeName, serverStreaming: m.serverStreaming, body: found.call.body }
+  try {
+    const request = requestJson(found.call, found.vars, query, null, undefined)
+    // Through the codec and back: the message as the backend would see it, or the field at fault.
+    const bytes = b.grpc!.codec.encodeRequest(m.input.typeName, request)
+    return { ...out, request: b.grpc!.codec.decodeResponse(m.input.typeName, bytes, { emitDefaults: false }) }
+  } catch (err) {
+    if (!(err instanceof TranscodeError)) throw err
+    return { ...out, result: 'bad_transcode_request', status: 400, detail: err.message }
   }
 }

@@ -6,7 +6,7 @@
  * are debounced, and a reload happens only when the signature really changed.
  */
 import { createHash } from 'node:crypto'
-import { watch, readFileSync, type FSWatcher } from 'node:fs'
+import { watch, readdirSync, readFileSync, type FSWatcher } from 'node:fs'
 import { join } from 'node:path'
 import { listRouteFiles } from '../config/load.ts'
 
@@ -22,7 +22,27 @@ export function folderSignature (dir: string): string {
       h.update('\u0000')
     }
   } catch { h.update('<no folder>') }
+  // The protos of gRPC backends are part of the table too (spec §7).
+  for (const f of protoFiles(join(dir, 'protos'), '')) {
+    h.update(f).update('\u0000')
+    try { h.update(readFileSync(join(dir, 'protos', f))) } catch { h.update('<unreadable>') }
+    h.update('\u0000')
+  }
   return h.digest('hex')
+}
+
+/** The .proto files under a folder, recursively, in name order (dot-entries skipped, as for route files). */
+function protoFiles (root: string, sub: string): string[] {
+  let entries
+  try { entries = readdirSync(join(root, sub), { withFileTypes: true }) } catch { return [] }
+  const out: string[] = []
+  for (const e of entries.sort((a, b) => (a.name < b.name ? -1 : 1))) {
+    if (e.name.startsWith('.')) continue
+    const rel = sub === '' ? e.name : sub + '/' + e.name
+    if (e.isDirectory() || (e.isSymbolicLink() && !e.name.endsWith('.proto'))) out.push(...protoFiles(root, rel))
+    else if (e.name.endsWith('.proto')) out.push(rel)
+  }
+  return out
 }
 
 export class RoutesWatcher {
@@ -38,7 +58,8 @@ export class RoutesWatcher {
     this.#onChange = onChange
     this.#signature = folderSignature(dir)
     try {
-      this.#watcher = watch(dir, { persistent: false }, () => this.#schedule())
+      // Recursive, so an edit under protos/ is seen at once too (the poll would see it later).
+      this.#watcher = watch(dir, { persistent: false, recursive: true }, () => this.#schedule())
       this.#watcher.on('error', () => { this.#watcher?.close(); this.#watcher = undefined })
     } catch { /* the poll still works */ }
     this.#poll = setInterval(() => this.#check(), opts.pollMs ?? WATCH_POLL_MS)
