@@ -61,6 +61,8 @@ COPY --from=deps /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 # bin/figway.mjs runs dist/cli.js when present (it is, here), else the TypeScript sources.
 COPY bin ./bin
+# The google/api and google/rpc protos figway falls back on when a routes folder lacks them.
+COPY routes/protos/google ./routes/protos/google
 
 # A default config so that the image runs on its own (`docker run`): the repository's
 # config/gateway.yaml with the routes folder moved beside it. In Kubernetes both are
