@@ -1,6 +1,7 @@
 /**
- * Stage `accept`: request id, trace id from an incoming traceparent, reserved
- * `/__figway/*` paths (the ALB health check is answered here and never routed).
+ * Stage `accept`: request id, trace (the client's traceparent continued, or a new trace) and
+ * the SERVER span, reserved `/__figway/*` paths (the ALB health check is answered here, never
+ * routed and never traced).
  */
 import { randomUUID } from 'node:crypto'
 import type { PipelineDeps } from './deps.ts'
@@ -12,18 +13,12 @@ export const READY_PATH = '/__figway/ready'
 /** figway's own namespace on the data port: never routed, however the path is spelt. */
 export const RESERVED_PREFIX = '/__figway/'
 const MAX_REQUEST_ID = 200
-const TRACEPARENT = /^[0-9a-f]{2}-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}$/
 
 /** Returns false when the request was answered here. */
 export function accept (deps: PipelineDeps, ex: Exchange): boolean {
   const h = ex.req.headers
   const rid = h['x-request-id']
   ex.reqId = typeof rid === 'string' && rid !== '' && rid.length <= MAX_REQUEST_ID ? rid : randomUUID()
-  const tp = h.traceparent
-  if (typeof tp === 'string') {
-    const m = TRACEPARENT.exec(tp)
-    if (m !== null) ex.traceId = m[1]!
-  }
   const url = ex.req.url ?? '/'
   if (url.startsWith(RESERVED_PREFIX)) {
     if (url === READY_PATH || url.startsWith(READY_PATH + '?')) {
@@ -36,9 +31,11 @@ export function accept (deps: PipelineDeps, ex: Exchange): boolean {
       record(deps, ex)
       return false
     }
+    deps.tracing.startServer(ex)
     localReply(deps, ex, 'route_not_found')
     return false
   }
+  deps.tracing.startServer(ex)
   return true
 }
 

@@ -3,6 +3,7 @@
  * constructor, so every exchange has the same shape (monomorphic property access).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { Context, Span } from '@opentelemetry/api'
 import type { Backend, Route } from '../routing/table.ts'
 
 /** Each response's exchange, for errors that arrive on the connection rather than the request (app.ts). */
@@ -18,7 +19,16 @@ export class Exchange {
   readonly res: ServerResponse
   readonly start: number
   reqId: string
+  /** Set by accept from the client's traceparent, or new: every request has a trace. */
   traceId: string
+  /** W3C trace flags (bit 0: sampled), sent on to the backends. */
+  traceFlags: number
+  /** The client's tracestate, forwarded when its traceparent was usable; else ''. */
+  tracestate: string
+  /** The SERVER span while tracing exports; null otherwise (telemetry/tracing.ts). */
+  span: Span | null
+  /** The context holding `span`, the parent of the attempts' CLIENT spans. */
+  spanContext: Context | null
   method: string
   /** Normalised path (what matching saw and the backend receives before rewrites). */
   path: string
@@ -40,6 +50,10 @@ export class Exchange {
     this.start = start
     this.reqId = ''
     this.traceId = ''
+    this.traceFlags = 0
+    this.tracestate = ''
+    this.span = null
+    this.spanContext = null
     this.method = req.method ?? 'GET'
     this.path = ''
     this.query = ''

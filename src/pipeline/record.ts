@@ -1,6 +1,6 @@
 /**
- * Stage `record`: the last thing each request does, exactly once: metrics, access log line,
- * in-flight accounting.
+ * Stage `record`: the last thing each request does, exactly once: metrics, SERVER span end,
+ * access log line, in-flight accounting.
  */
 import type { PipelineDeps } from './deps.ts'
 import type { Exchange } from './exchange.ts'
@@ -19,6 +19,7 @@ export function record (deps: PipelineDeps, ex: Exchange): void {
   const route = ex.route?.name ?? ''
   const backend = ex.backend?.name ?? ''
   deps.metrics.request(route, backend, ex.method, ex.status, seconds)
+  deps.tracing.endServer(ex)
   deps.logger.info({
     msg: 'access',
     reqId: ex.reqId,
