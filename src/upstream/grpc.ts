@@ -16,6 +16,8 @@ const CHANNEL_OPTIONS: ChannelOptions = {
   'grpc.max_reconnect_backoff_ms': 5_000,
   // figway owns retries (spec §3): the channel must not replay calls itself.
   'grpc.enable_retries': 0,
+  // figway's own metrics cover the calls; channelz would count each one a second time.
+  'grpc.enable_channelz': 0,
   'grpc.max_receive_message_length': -1,
   'grpc.max_send_message_length': -1
 }
