@@ -21,7 +21,7 @@ let method, body, url, include = false
 const headers = {}
 for (let i = 0; i < args.length; i++) {
   const a = args[i]
-  if (a === '-s') continue
+  if (a === '-s' || a === '-N') continue
   else if (a === '-i') include = true
   else if (a === '-X') method = args[++i]
   else if (a === '-H') { const h = args[++i]; const c = h.indexOf(':'); headers[h.slice(0, c).trim()] = h.slice(c + 1).trim() }
@@ -102,7 +102,7 @@ function response (raw: string): { status: number, headers: string, body: string
   return { status: Number(/^HTTP\/[\d.]+ (\d{3})/.exec(head)?.[1]), headers: head.toLowerCase(), body: raw.slice(cut).trim() }
 }
 
-const SERVICE: Record<string, string> = { monolith: 'monolith', 'orders-http': 'orders-service' }
+const SERVICE: Record<string, string> = { monolith: 'monolith', 'orders-http': 'orders-service', 'orders-grpc': 'orders-grpc' }
 const servedByLines = (out: string): string[] => [...out.matchAll(/"servedBy":"([^"]+)"/g)].map((m) => m[1]!)
 
 t.test('npm run demo: every printed command does what it says, and Ctrl-C exits 0', async (t) => {
@@ -122,8 +122,10 @@ t.test('npm run demo: every printed command does what it says, and Ctrl-C exits 
   const gateway = /^ {2}gateway +(http:\S+)/m.exec(text)?.[1]
   const ops = /^ {2}ops +(http:\S+) +admin token: (\S+)/m.exec(text)
   const ordersUrl = /^ {2}orders-service +(http:\S+)/m.exec(text)?.[1]
+  const ordersGrpc = /^ {2}orders-grpc +(\S+:\d+) /m.exec(text)?.[1]
   t.ok(gateway, 'prints the gateway URL')
   t.ok(ordersUrl, 'prints the orders service URL')
+  t.ok(ordersGrpc, 'prints the gRPC orders service address')
   t.equal(ops?.[2], 'demo-token', 'prints the admin token')
   t.notMatch(gateway, /:8080$/, 'FIGWAY_DEMO_PORTS=auto: free ports, not the fixed ones')
 
@@ -167,7 +169,7 @@ t.test('npm run demo: every printed command does what it says, and Ctrl-C exits 
 
   let stickySide = ''
   await t.test('sticky: one user always lands on the same side', async (t) => {
-    const announced = /user 42: (monolith|orders-service)/.exec(sticky.comment)?.[1]
+    const announced = /user 42: (monolith|orders-grpc)/.exec(sticky.comment)?.[1]
     t.ok(announced, 'the comment names the side')
     for (let round = 0; round < 2; round++) {
       const sides = servedByLines(await run(sticky.command, path))
@@ -182,19 +184,52 @@ t.test('npm run demo: every printed command does what it says, and Ctrl-C exits 
     const first = await run(e.command, path)
     const perUser = new Map([...first.matchAll(/user (\S+) "servedBy":"([^"]+)"/g)].map((m) => [m[1]!, m[2]!]))
     t.equal(perUser.size, 8, 'one line per user')
-    t.same(new Set(perUser.values()), new Set(['monolith', 'orders-service']), 'both sides serve some users')
-    const announced = /users? ([\d, ]+) get orders-service/.exec(e.comment)?.[1]?.split(', ')
-    t.same([...perUser].filter(([, s]) => s === 'orders-service').map(([u]) => u), announced, 'the users the comment names get orders-service')
+    t.same(new Set(perUser.values()), new Set(['monolith', 'orders-grpc']), 'both sides serve some users')
+    const announced = /users? ([\d, ]+) get orders-grpc/.exec(e.comment)?.[1]?.split(', ')
+    t.same([...perUser].filter(([, s]) => s === 'orders-grpc').map(([u]) => u), announced, 'the users the comment names get orders-grpc')
     t.equal(await run(e.command, path), first, 'the same users land on the same sides again')
   })
 
-  await t.test('the override header forces a backend of the route', async (t) => {
-    const e = find('override', (e) => e.command.includes('x-figway-backend:'))
-    const forced = /x-figway-backend: ([\w-]+)/.exec(e.command)![1]!
-    t.not(SERVICE[forced], stickySide, 'the override picks the side user 42 does not stick to')
-    const body = JSON.parse(await run(e.command, path))
-    t.equal(body.servedBy, SERVICE[forced])
-    t.equal(body.order.id, 7)
+  await t.test('REST to gRPC: the order from the gRPC service, with its metadata as a header', async (t) => {
+    const e = find('grpc read', (e) => e.command.includes("-H 'x-figway-backend: orders-grpc'") && e.command.endsWith('/api/orders/7'))
+    const r = response(await run(e.command, path))
+    t.equal(r.status, 200)
+    t.match(r.headers, /^content-type: application\/json/m)
+    t.match(r.headers, /^grpc-metadata-x-served-by: orders-grpc\r?$/m)
+    const body = JSON.parse(r.body)
+    t.match(body, { servedBy: 'orders-grpc', path: '/orders.v1.OrderService/GetOrder', order: { id: 7, customerId: 41, total: '61.80' } })
+    t.match(body.order.lines[0], { sku: 'BAG-03', quantity: 2, unitPrice: '18.90' }, 'lowerCamelCase names, int32 as numbers, money as strings')
+  })
+
+  await t.test('the same JSON from the monolith and from the gRPC service', async (t) => {
+    const e = find('both sides', (e) => e.command.startsWith('for b in '))
+    const [mono, grpc, ...rest] = (await run(e.command, path)).trim().split('\n').map((l) => JSON.parse(l))
+    t.equal(rest.length, 0, 'one reply per side')
+    t.match(mono, { servedBy: 'monolith', path: '/api/orders?customerId=42&status=shipped' })
+    t.match(grpc, { servedBy: 'orders-grpc', path: '/orders.v1.OrderService/ListOrders' })
+    const { servedBy: _m, path: _mp, ...monoRest } = mono
+    const { servedBy: _g, path: _gp, ...grpcRest } = grpc
+    t.same(grpcRest, monoRest, 'apart from servedBy and path, the replies are equal')
+    t.ok(monoRest.count > 0 && monoRest.orders.every((o: { customerId: number, status: string }) => o.customerId === 42 && o.status === 'shipped'), 'both filtered by the query')
+  })
+
+  await t.test('a gRPC error is an HTTP status with the google.rpc.Status as JSON', async (t) => {
+    const e = find('grpc error', (e) => e.command.includes('/api/orders/999'))
+    const r = response(await run(e.command, path))
+    t.equal(r.status, 404)
+    t.match(r.headers, /^content-type: application\/json/m)
+    t.match(r.headers, /^grpc-metadata-x-served-by: orders-grpc\r?$/m)
+    t.same(JSON.parse(r.body), { code: 5, message: 'no such order: 999', details: [] })
+  })
+
+  await t.test('a server stream arrives as NDJSON, one event per line', async (t) => {
+    const e = find('stream', (e) => e.command.includes('/api/orders/7/events'))
+    const events = (await run(e.command, path)).trim().split('\n').map((l) => JSON.parse(l))
+    const history = JSON.parse(await run(`curl -s ${gateway}/api/orders/7/history`, path))
+    t.same(events, history.events, 'the order\'s events, as the history lists them')
+    const res = await fetch(`${gateway}/api/orders/7/events`)
+    t.match(res.headers.get('content-type'), /^application\/x-ndjson/)
+    await res.text()
   })
 
   await t.test('an encoded slash is a 400 bad_request_path', async (t) => {
@@ -214,7 +249,8 @@ t.test('npm run demo: every printed command does what it says, and Ctrl-C exits 
     const e = find('metrics', (e) => e.command.includes('/metrics'))
     const out = await run(e.command, path)
     t.match(out, /^figway_requests_total\{route="orders-history",backend="orders-http",method="GET",code="200"\} [1-9]/m)
-    t.match(out, /^figway_requests_total\{route="orders-read",backend="orders-http",method="GET",code="200"\} [1-9]/m)
+    t.match(out, /^figway_requests_total\{route="orders-read",backend="orders-grpc",method="GET",code="200"\} [1-9]/m)
+    t.match(out, /^figway_requests_total\{route="orders-events",backend="orders-grpc",method="GET",code="200"\} [1-9]/m)
     t.match(out, /^figway_requests_total\{route="orders-read",backend="monolith",method="GET",code="200"\} [1-9]/m)
     t.match(out, /^figway_requests_total\{route="monolith",backend="monolith",method="POST",code="201"\} 1$/m)
   })
@@ -222,8 +258,8 @@ t.test('npm run demo: every printed command does what it says, and Ctrl-C exits 
   await t.test('admin: the route table', async (t) => {
     const e = find('admin routes', (e) => e.command.includes('/admin/routes'))
     const body = JSON.parse(await run(e.command, path))
-    t.same(body.routes.map((r: { name: string }) => r.name).sort(), ['monolith', 'orders-history', 'orders-read'])
-    t.same(body.routes.find((r: { name: string }) => r.name === 'orders-read').weights.file, { 'orders-http': 25, monolith: 75 })
+    t.same(body.routes.map((r: { name: string }) => r.name).sort(), ['monolith', 'orders-events', 'orders-history', 'orders-read'])
+    t.same(body.routes.find((r: { name: string }) => r.name === 'orders-read').weights.file, { 'orders-grpc': 25, monolith: 75 })
     const noToken = await run(e.command.replace(/-H '?authorization: Bearer [^ ]+ /, ''), path)
     t.match(JSON.parse(noToken), { status: 401 }, 'without the token the admin API refuses')
   })
@@ -234,6 +270,9 @@ t.test('npm run demo: every printed command does what it says, and Ctrl-C exits 
     explained = JSON.parse(await run(e.command, path))
     t.match(explained, { result: 'routed', route: { name: 'orders-read' }, sticky: { header: 'x-user-id', key: '42' }, chosen: { how: 'sticky' } })
     t.equal(SERVICE[explained.chosen.backend], stickySide, 'explain agrees with where user 42 went')
+    if (explained.chosen.backend === 'orders-grpc') {
+      t.match(explained.chosen.grpc, { method: 'orders.v1.OrderService/GetOrder', request: { id: 7 } }, 'the gRPC call it would make')
+    }
   })
 
   await t.test('the CLI explain suggestion', async (t) => {
@@ -243,6 +282,7 @@ t.test('npm run demo: every printed command does what it says, and Ctrl-C exits 
     const cliEnv: NodeJS.ProcessEnv = { ...process.env }
     for (const m of envPart!.matchAll(/(\w+)=(\S+)/g)) cliEnv[m[1]!] = m[2]!
     t.equal(cliEnv.ORDERS_URL, ordersUrl, 'the suggestion points the CLI at the demo\'s orders service')
+    t.equal(cliEnv.ORDERS_GRPC, ordersGrpc, 'and at its gRPC twin')
     const r = spawnSync(process.execPath, [join(ROOT, 'src', 'cli.ts'), ...args!.trim().split(/\s+/)], { cwd: ROOT, env: cliEnv, encoding: 'utf8' })
     t.equal(r.status, 0, r.stderr)
     const out = JSON.parse(r.stdout)
