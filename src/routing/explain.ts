@@ -54,11 +54,17 @@ export function explain (table: RouteTable, weights: WeightSource | undefined, r
           backend: backend.name,
           how: choice!.overridden ? 'override-header' : targets.backends.length === 1 ? 'single' : key !== undefined ? 'sticky' : 'random',
           path: sent,
-          url: backend.origin + sent,
-          grpc: backend.grpc === null ? undefined : explainGrpc(route, backend, method, path, sent.slice(0, sent.length - query.length), query)
+          ...chosenTarget(route, backend, method, path, sent, query)
         },
     fallback: route.fallback?.name ?? null
   }
+}
+
+/** The upstream URL; for a gRPC backend, the call (`grpc://host:port/pkg.Service/Method`) and what it would carry. */
+function chosenTarget (route: Route, backend: Backend, method: string, path: string, sent: string, query: string): Record<string, unknown> {
+  if (backend.grpc === null) return { url: backend.origin + sent }
+  const grpc = explainGrpc(route, backend, method, path, sent.slice(0, sent.length - query.length), query)
+  return { url: typeof grpc.method === 'string' ? `${backend.origin}/${grpc.method}` : null, grpc }
 }
 
 function explainGrpc (route: Route, b: Backend, method: string, path: string, upstreamPath: string, query: string): Record<string, unknown> {

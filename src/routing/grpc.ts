@@ -26,7 +26,12 @@ export function findGrpcCall (route: Route, b: Backend, method: string, path: st
     }
     return { call: explicit, vars, binding: `route ${route.name} grpc.method` }
   }
-  const found = b.grpc!.bindings.find(method, upstreamPath)
+  let found = b.grpc!.bindings.find(method, upstreamPath)
+  // A HEAD is a GET without the body (RFC 9110 §9.3.2), as routes treat it: the GET binding serves it.
+  if (method === 'HEAD' && (found === null || 'methodNotAllowed' in found)) {
+    const get = b.grpc!.bindings.find('GET', upstreamPath)
+    if (get !== null && !('methodNotAllowed' in get)) found = get
+  }
   if (found === null) {
     // A bound variable must decode to UTF-8: a path that does not is the client's mistake, not a missing route.
     if (upstreamPath.includes('%') && !validUtf8(upstreamPath)) return { code: 'bad_request_path', detail: 'the path\'s percent-encoding is not valid UTF-8' }

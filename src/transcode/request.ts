@@ -33,7 +33,13 @@ export function requestJson (call: GrpcCall, vars: RequestVars, query: string, b
     const fields = call.vars.get(name)
     if (fields === undefined) continue
     const leaf = fields[fields.length - 1]!
-    const value = parseValue(leaf, vars[name]!, name)
+    let value
+    try {
+      value = parseValue(leaf, vars[name]!, name)
+    } catch (err) {
+      if (!(err instanceof TranscodeError)) throw err
+      throw new TranscodeError(err.message.replace(/^query parameter/, 'path variable'), name, err)
+    }
     setFieldByPath(target, fields as DescField[], leaf.fieldKind === 'list' ? [value] : value)
   }
   if (call.body !== '*' && query !== '' && query !== '?') mapQuery(call.method.input, query, target, call.excluded)
