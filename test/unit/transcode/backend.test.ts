@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { create, toBinary } from '@bufbuild/protobuf'
 import { anyPack, AnySchema, DurationSchema } from '@bufbuild/protobuf/wkt'
-import { compileGrpcBackend, type GrpcIssue, type GrpcSpec } from '../../../src/transcode/backend.ts'
+import { compileGrpcBackend, type GrpcCall, type GrpcIssue, type GrpcSpec } from '../../../src/transcode/backend.ts'
 import { encodeResponse, HTTP_STATUS_OF_GRPC, httpStatusOf, statusJson } from '../../../src/transcode/response.ts'
 import { requestJson } from '../../../src/transcode/request.ts'
 import { PROTOS } from './protos.ts'
@@ -15,6 +15,13 @@ function library (over: Partial<typeof input> = {}): GrpcSpec {
   const spec = compileGrpcBackend({ ...input, ...over }, PROTOS)
   if (Array.isArray(spec)) throw new Error(spec.map((i) => i.message).join('\n'))
   return spec
+}
+
+/** The call and variables a request finds (the test fails when it finds none). */
+function bound (spec: GrpcSpec, method: string, path: string): { call: GrpcCall, vars: Record<string, string> } {
+  const found = spec.bindings.find(method, path)
+  if (found === null || 'methodNotAllowed' in found) throw new Error(`no binding for ${method} ${path}`)
+  return { call: spec.callOf.get(found.binding)!, vars: found.vars }
 }
 
 /** A routes folder holding one proto with the given service body. */
@@ -45,10 +52,9 @@ t.test('every method with a rule is bound, additional bindings included; streami
 
 t.test('a call knows its body, response_body and HttpBody-ness', async (t) => {
   const spec = library()
-  const list = spec.callOf.get(spec.bindings.find('GET', '/v1/shelves/1/books')!.binding!)!
+  const list = bound(spec, 'GET', '/v1/shelves/1/books').call
   t.equal(list.responsePath?.map((f) => f.name).join('.'), 'books')
-  const create = spec.bindings.find('POST', '/v1/shelves/1/books') as { binding: never }
-  const call = spec.callOf.get(create.binding)!
+  const call = bound(spec, 'POST', '/v1/shelves/1/books').call
   t.equal(call.bodyPath?.map((f) => f.name).join('.'), 'book')
   t.ok(call.excluded.has('parent') && call.excluded.has('book'), 'the query may not set path or body fields')
   t.equal(call.bodyIsHttpBody, false)
@@ -104,8 +110,8 @@ t.test('status JSON: details of known types decoded, unknown ones kept as @type 
 
 t.test('request JSON: body, then path variables (which win), then the query', async (t) => {
   const spec = library()
-  const found = spec.bindings.find('PATCH', '/v1/shelves/1/books/2') as { binding: never, vars: Record<string, string> }
-  const call = spec.callOf.get(found.binding)!
+  const found = bound(spec, 'PATCH', '/v1/shelves/1/books/2')
+  const call = found.call
   const json = requestJson(call, found.vars, '?update_mask=title&book.title=ignored', Buffer.from('{"name":"from-body","title":"T"}'), 'application/json')
   t.same(json, { book: { name: 'shelves/1/books/2', title: 'T' }, updateMask: 'title' })
   t.throws(() => requestJson(call, found.vars, '', Buffer.from('{nope'), undefined), /not valid JSON/)
@@ -113,7 +119,7 @@ t.test('request JSON: body, then path variables (which win), then the query', as
 
 t.test('response_body selects a field; an unset one is its empty JSON form', async (t) => {
   const spec = library()
-  const call = spec.callOf.get(spec.bindings.find('GET', '/v1/shelves/1/books')!.binding!)!
+  const call = bound(spec, 'GET', '/v1/shelves/1/books').call
   t.equal(encodeResponse(spec, call, new Uint8Array()).body.toString(), '[]')
   t.equal(encodeResponse(spec, call, new Uint8Array()).contentType, 'application/json')
 })
