@@ -8,6 +8,7 @@ import type { AttemptSettler } from '../resilience/breaker.ts'
 import type { BackendGuard } from '../resilience/guards.ts'
 import type { FailureKind } from '../resilience/retry.ts'
 import type { Backend } from '../routing/table.ts'
+import type { AttemptSpan } from '../telemetry/tracing.ts'
 import { classify, UpstreamTimeoutError } from '../upstream/errors.ts'
 
 export type Controller = Dispatcher.DispatchController
@@ -48,6 +49,10 @@ export class Attempt implements Dispatcher.DispatchHandler, UpstreamAttempt {
   readonly guard: BackendGuard
   readonly #settler: AttemptSettler
   controller: Controller | null = null
+  /** The attempt's CLIENT span, set by the Forwarding that launched it; ends with the slot's release. */
+  span: AttemptSpan | null = null
+  /** The response status, once it arrived. */
+  #status = 0
   #abortReason: Error | null = null
   #perTry: NodeJS.Timeout | null = null
   /** Headers were passed to the client. */
@@ -92,16 +97,17 @@ export class Attempt implements Dispatcher.DispatchHandler, UpstreamAttempt {
    * Frees the attempt's bulkhead slot once, when nothing more of it is in flight: its response
    * ended or failed, or it was abandoned. A response still streaming its body holds the slot.
    */
-  #release (): void {
+  #release (err?: Error): void {
     if (this.#released) return
     this.#released = true
     this.guard.inflight--
+    this.span?.end(this.#status, err)
   }
 
   /** Abandons the attempt: no more callbacks reach the owner; the dispatch is aborted. */
   abort (reason: Error): void {
     this.done = true
-    this.#release()
+    this.#release(reason)
     this.#clearPerTry()
     if (this.controller !== null) {
       if (!this.controller.aborted) this.controller.abort(reason)
@@ -135,6 +141,7 @@ export class Attempt implements Dispatcher.DispatchHandler, UpstreamAttempt {
   onResponseStart (controller: Controller, statusCode: number, headers: Record<string, string | string[] | undefined>): void {
     if (this.done) { if (!controller.aborted) controller.abort(this.#abortReason ?? new Error('attempt abandoned')); return }
     if (statusCode < 200) return // 1xx: Node's server sends its own 100-continue
+    this.#status = statusCode
     this.#clearPerTry()
     if (statusCode >= 500) {
       const kind: FailureKind = statusCode === 502 ? 'status_502' : statusCode === 503 ? 'status_503' : statusCode === 504 ? 'status_504' : 'status_5xx'
@@ -159,7 +166,7 @@ export class Attempt implements Dispatcher.DispatchHandler, UpstreamAttempt {
   onResponseError (_controller: Controller, err: Error): void {
     if (this.done) return
     this.done = true
-    this.#release()
+    this.#release(err)
     this.#clearPerTry()
     const outcome = classify(err)
     const kind: FailureKind | 'cancelled' = outcome === 'upstream_unreachable'

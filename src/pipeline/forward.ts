@@ -37,7 +37,7 @@ import type { PipelineDeps } from './deps.ts'
 import type { Exchange } from './exchange.ts'
 import { record } from './record.ts'
 import { localReply } from './reply.ts'
-import { bodyPending, downstreamHeaders, peerAddress, requestHasBody, upstreamHeaders } from './shape.ts'
+import { bodyPending, downstreamHeaders, peerAddress, requestHasBody, setTraceContext, upstreamHeaders } from './shape.ts'
 import { upstreamPath } from '../routing/select.ts'
 
 const REPLY_FOR: Record<FailureKind, LocalReplyCode> = {
@@ -244,13 +244,21 @@ export class Forwarding implements AttemptOwner {
       const g = this.#grpc!
       const a = new GrpcAttempt(this, b, guard, settler, g.call)
       this.#attempt = a
+      const span = deps.tracing.startClient(ex, b, ex.attempts, g.call.method.fullName)
+      a.span = span
+      const md = g.metadata.clone()
+      md.set('traceparent', span.traceparent)
+      if (ex.tracestate !== '') md.set('tracestate', ex.tracestate)
+      else md.remove('tracestate')
       const now = performance.now()
       const perTry = this.#policy.perTryTimeoutMs > 0 ? this.#policy.perTryTimeoutMs : Infinity
-      a.start(deps.grpc.client(b), g.message, g.metadata.clone(), Math.min(perTry, this.#deadlineAt - now), this.#clientDeadlineAt - now)
+      a.start(deps.grpc.client(b), g.message, md, Math.min(perTry, this.#deadlineAt - now), this.#clientDeadlineAt - now)
       return
     }
     const attempt = new Attempt(this, b, guard, settler, this.#policy.perTryTimeoutMs)
     this.#attempt = attempt
+    attempt.span = deps.tracing.startClient(ex, b, ex.attempts)
+    setTraceContext(this.#headers, attempt.span.traceparent, ex.tracestate)
     const body = this.#body
     deps.upstreams.pool(b).dispatch({
       method: ex.method,

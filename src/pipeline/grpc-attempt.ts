@@ -16,6 +16,7 @@ import { status as Code, type Client, type ClientReadableStream, type ClientUnar
 import type { AttemptSettler } from '../resilience/breaker.ts'
 import type { BackendGuard } from '../resilience/guards.ts'
 import type { Backend } from '../routing/table.ts'
+import type { AttemptSpan } from '../telemetry/tracing.ts'
 import type { GrpcCall, GrpcSpec } from '../transcode/backend.ts'
 import { encodeResponse, httpStatusOf, statusJson } from '../transcode/response.ts'
 import { UpstreamTimeoutError } from '../upstream/errors.ts'
@@ -30,8 +31,11 @@ const NEWLINE = Buffer.from('\n')
 /** Response metadata that is transport, not application data: not copied to the client. */
 const SKIP_METADATA = new Set(['content-type', 'te', 'user-agent', 'date', 'grpc-encoding', 'grpc-accept-encoding', 'grpc-status-details-bin'])
 
-/** Request header → metadata key copied as is (spec §2.6); `grpc-metadata-*` and x-request-id besides. */
-export const METADATA_HEADERS = ['authorization', 'traceparent', 'tracestate', 'baggage'] as const
+/**
+ * Request header → metadata key copied as is (spec §2.6); `grpc-metadata-*` and x-request-id
+ * besides. `traceparent` and `tracestate` are set per attempt, in the request's trace (spec §9).
+ */
+export const METADATA_HEADERS = ['authorization', 'baggage'] as const
 
 export class GrpcAttempt implements UpstreamAttempt {
   readonly owner: AttemptOwner
@@ -41,6 +45,8 @@ export class GrpcAttempt implements UpstreamAttempt {
   readonly #spec: GrpcSpec
   readonly #call: GrpcCall
   #rpc: ClientUnaryCall | ClientReadableStream<Buffer> | null = null
+  /** The attempt's CLIENT span, set by the Forwarding that launched it; ends with the slot's release. */
+  span: AttemptSpan | null = null
   #initial: Metadata | null = null
   #value: Buffer | undefined = undefined
   #status: StatusObject | null = null
@@ -104,19 +110,21 @@ export class GrpcAttempt implements UpstreamAttempt {
     this.#settler.cancel()
   }
 
-  abort (_reason: Error): void {
+  abort (reason: Error): void {
     this.done = true
-    this.#release()
+    this.#release(reason)
     this.#rpc?.cancel()
   }
 
   pause (): void { (this.#rpc as ClientReadableStream<Buffer> | null)?.pause() }
   resume (): void { (this.#rpc as ClientReadableStream<Buffer> | null)?.resume() }
 
-  #release (): void {
+  #release (err?: Error): void {
     if (this.#released) return
     this.#released = true
     this.guard.inflight--
+    // An attempt abandoned before its status came was cancelled by figway.
+    this.span?.end(this.#status?.code ?? Code.CANCELLED, err)
   }
 
   /** A server-stream message: the first one commits the response. */
@@ -203,7 +211,7 @@ export class GrpcAttempt implements UpstreamAttempt {
 
   #fail (kind: 'connect_error' | 'timeout' | 'reset', err: Error): void {
     this.done = true
-    this.#release()
+    this.#release(err)
     this.owner.failed(this, kind, err)
   }
 

@@ -3,7 +3,7 @@
  * §7.6.1: Connection and the headers it names, Keep-Alive, TE, Trailer, Transfer-Encoding,
  * Upgrade, and Proxy-*) are dropped; X-Forwarded-For gets the peer appended, keeping earlier
  * entries only when the peer is a trusted proxy; X-Forwarded-Proto/Host are set; Host is the
- * backend's unless `preserveHost`. Built as undici's flat [name, value, ...] array from
+ * backend's unless `preserveHost`; trace context is set per attempt. Built as undici's flat [name, value, ...] array from
  * rawHeaders, which keeps duplicates and the client's casing.
  */
 import type { IncomingMessage } from 'node:http'
@@ -18,7 +18,9 @@ const DROP_REQUEST = new Set([
   // Rebuilt from the exchange's id: the client's when accept kept it, else a fresh one, so
   // the backend and the access log always name the same id.
   'x-request-id',
-  'x-figway-backend'
+  'x-figway-backend',
+  // Each attempt sends its own trace context (setTraceContext), in the request's trace.
+  'traceparent', 'tracestate'
 ])
 
 /** Dropped on the way out, with every `proxy-*` header (as on the way in). */
@@ -72,6 +74,23 @@ export function upstreamHeaders (req: IncomingMessage, backend: Backend, trusted
   if (xfh !== '' || host !== '') out.push('x-forwarded-host', xfh !== '' ? xfh : host)
   out.push('x-request-id', reqId)
   return out
+}
+
+/**
+ * Trace context for one attempt (spec §9, W3C Trace Context): `traceparent` names the
+ * attempt's span, `tracestate` is the client's, passed on when its traceparent was usable.
+ * They are the last entries of `headers`, replacing the previous attempt's on a retry.
+ */
+export function setTraceContext (headers: string[], traceparent: string, tracestate: string): void {
+  let n = headers.length
+  // Only this function writes these names in lower case; upstreamHeaders drops the client's.
+  if (n >= 2 && headers[n - 2] === 'traceparent') {
+    n -= 2
+    if (n >= 2 && headers[n - 2] === 'tracestate') n -= 2
+    headers.length = n
+  }
+  if (tracestate !== '') headers.push('tracestate', tracestate)
+  headers.push('traceparent', traceparent)
 }
 
 /** Copies a backend's response headers for the client, without hop-by-hop ones. */

@@ -57,12 +57,6 @@ export interface TracedBackend {
   readonly origin: string
 }
 
-/** For a gRPC attempt: the fully qualified service and the method (RPC semantic conventions). */
-export interface RpcTarget {
-  readonly service: string
-  readonly method: string
-}
-
 /** One upstream attempt's span. */
 export interface AttemptSpan {
   /** For the attempt's `traceparent` header or metadata entry. */
@@ -239,13 +233,14 @@ export class Tracing {
   /**
    * Stage forward, per attempt: a CLIENT span under the SERVER span when it is recorded,
    * else only a fresh parent id in the same trace for the backend's traceparent.
-   * `attempt` is the attempt's number within the request, from 1 (fallback attempts included).
+   * `attempt` is the attempt's number within the request, from 1 (fallback attempts included);
+   * `rpc` the gRPC method's full name, `pkg.Service/Method`, for a gRPC backend.
    */
-  startClient (ex: TracedExchange, backend: TracedBackend, attempt: number, rpc: RpcTarget | null = null): AttemptSpan {
+  startClient (ex: TracedExchange, backend: TracedBackend, attempt: number, rpc: string | null = null): AttemptSpan {
     const server = ex.span
     if (server === null || !server.isRecording()) return new PropagatedOnly(formatTraceparent(ex.traceId, newSpanId(), ex.traceFlags))
     const ctx = ex.spanContext ??= trace.setSpan(ROOT_CONTEXT, server)
-    const span = this.#tracer!.startSpan(rpc === null ? spanMethod(ex.method) : rpc.service + '/' + rpc.method, CLIENT, ctx)
+    const span = this.#tracer!.startSpan(rpc ?? spanMethod(ex.method), CLIENT, ctx)
     const host = this.#host(backend)
     span.setAttribute('server.address', host.address)
     if (host.port > 0) span.setAttribute('server.port', host.port)
@@ -254,9 +249,10 @@ export class Tracing {
       span.setAttribute('url.full', backend.origin + ex.upstreamPath + ex.query)
       if (attempt > 1) span.setAttribute('http.request.resend_count', attempt - 1)
     } else {
+      const slash = rpc.lastIndexOf('/')
       span.setAttribute('rpc.system', 'grpc')
-      span.setAttribute('rpc.service', rpc.service)
-      span.setAttribute('rpc.method', rpc.method)
+      span.setAttribute('rpc.service', rpc.slice(0, slash))
+      span.setAttribute('rpc.method', rpc.slice(slash + 1))
     }
     span.setAttribute('figway.backend', backend.name)
     span.setAttribute('figway.attempt', attempt)
