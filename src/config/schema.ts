@@ -90,7 +90,9 @@ export const gatewaySchema = z.strictObject({
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     tracing: z.strictObject({
       exporter: z.enum(['none', 'otlp']).default('otlp'),
-      endpoint: z.string().default(''),
+      // The OTLP/HTTP collector: a base URL (`/v1/traces` is added) or the full traces URL;
+      // '' exports nothing unless OTEL_EXPORTER_OTLP_*ENDPOINT says where (telemetry/tracing-config.ts).
+      endpoint: z.union([z.literal(''), z.url({ protocol: /^https?$/, error: 'endpoint must be an absolute http:// or https:// URL, or empty' })]).default(''),
       sampleRatio: z.number().min(0).max(1).default(0.05)
     }).prefault({})
   }).prefault({}),

@@ -1,14 +1,16 @@
 /**
  * The request pipeline, in order:
  *
- *   accept   request id, trace id, reserved /__figway/* paths
+ *   accept   request id, trace (continued or new) and SERVER span, reserved /__figway/* paths
  *   match    path normalisation, route lookup on the current table   → 404 route_not_found
  *   choose   override header, runtime weights, sticky bucket          → backend + upstream path
  *   shape    hop-by-hop strip, X-Forwarded-*, Host
- *   forward  per attempt: bulkhead, breaker admission, pooled undici dispatch, per-try deadline;
+ *   forward  per attempt: bulkhead, breaker admission, CLIENT span and its traceparent, pooled
+ *            undici dispatch, per-try deadline;
  *            streaming both ways once the response is committed to the client
  *   recover  retry (budget, jittered backoff) or the route's fallback, inside the whole deadline
- *   record   metrics, access log (exactly once, from whichever stage ended the request)
+ *   record   metrics, SERVER span end, access log (exactly once, from whichever stage ended
+ *            the request)
  *
  * Each stage either continues or ends the request with a local reply carrying a code.
  */
