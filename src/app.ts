@@ -20,7 +20,7 @@ import { folderSignature, RoutesWatcher } from './routing/watch.ts'
 import { InProcessWeights, type WeightSource } from './routing/weights.ts'
 import { createLogger, flushLogger, type Logger } from './telemetry/logger.ts'
 import { Metrics } from './telemetry/metrics.ts'
-import { Tracing } from './telemetry/tracing.ts'
+import { newTraceId, Tracing } from './telemetry/tracing.ts'
 import { resolveTracing } from './telemetry/tracing-config.ts'
 import { HttpUpstreams } from './upstream/http.ts'
 import { GrpcUpstreams } from './upstream/grpc.ts'
@@ -194,11 +194,14 @@ export async function createGateway (config: GatewayConfig, opts: GatewayOptions
       }
       // Never write a reply into the middle of a response that has started.
       if (socket.writable && res?.headersSent !== true) {
-        const body = problemBody(code, '', '', detail)
+        // No request was parsed, so there is no trace to continue: this reply starts one, so
+        // that its body and its access line can be found together like any other.
+        const traceId = newTraceId()
+        const body = problemBody(code, '', traceId, detail)
         const status = LOCAL_REPLIES[code].status
         socket.end(`HTTP/1.1 ${status} ${LOCAL_REPLIES[code].title}\r\ncontent-type: application/problem+json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`)
         metrics.localReply(code)
-        logger.info({ msg: 'access', status, code, peer: socket.remoteAddress, detail: err.code }, 'access')
+        logger.info({ msg: 'access', traceId, status, code, peer: socket.remoteAddress, detail: err.code }, 'access')
       }
       socket.destroySoon()
     },
