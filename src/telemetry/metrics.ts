@@ -5,8 +5,12 @@
  */
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry, type CounterConfiguration } from 'prom-client'
 
-/** OpenTelemetry's default explicit bucket boundaries, in seconds. */
-export const DURATION_BUCKETS = [0, 0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10]
+/**
+ * OpenTelemetry's bucket boundaries for durations in seconds: the advice of the HTTP semantic
+ * conventions for `http.server.request.duration` (the SDK's generic default, in ms, also has
+ * a 0 bucket, which no request duration ever falls in).
+ */
+export const DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10]
 
 type Child = { inc: (v?: number) => void }
 type HistChild = { observe: (v: number) => void }
@@ -31,6 +35,10 @@ export class Metrics {
   readonly retryBudgetExhausted: Counter<'backend'>
   readonly circuitState: Gauge<'backend'>
   readonly fallbacks: Counter<'route' | 'from' | 'to' | 'reason'>
+  /** Shadow traffic (spec §2.4): `result` is match, mismatch or error. */
+  readonly shadowComparisons: Counter<'route' | 'result'>
+  /** Rollouts (spec §2.5): the step in force per route, as its percent; set by the rollout controller. */
+  readonly rolloutStep: Gauge<'route'>
   #small = new Map<string, Child>()
   #requestChildren = new Map<string, Child>()
   #durationChildren = new Map<string, HistChild>()
@@ -73,6 +81,15 @@ export class Metrics {
       }
     })
     this.fallbacks = counter({ name: 'figway_fallbacks_total', help: 'Requests served by a route\'s fallback backend, by the failure that caused it.', labelNames: ['route', 'from', 'to', 'reason'] })
+    this.shadowComparisons = counter({ name: 'figway_shadow_comparisons_total', help: 'Shadow responses compared with the primary\'s, by route and result (match, mismatch, error).', labelNames: ['route', 'result'] })
+    this.rolloutStep = new Gauge({
+      name: 'figway_rollout_step',
+      help: 'Rollout step in force per route, as the percent of traffic it gives rollout.to (0 once rolled back).',
+      labelNames: ['route'],
+      registers: [r],
+      // A rollout's state is the route's, not a worker's: across cluster workers, report one.
+      aggregator: 'first'
+    })
     for (const result of ['success', 'failure']) this.configReloads.inc({ result }, 0)
     if (opts.defaultMetrics !== false) {
       collectDefaultMetrics({ register: r })

@@ -34,10 +34,11 @@ t.test('/metrics counts requests by route, backend, method and status, with conf
   t.equal(s.get('figway_local_replies_total{code="bad_request_path"}'), 1)
   t.notOk(r.text.includes('/api/orders/1'), 'raw paths never become labels')
   t.equal(s.get('figway_request_duration_seconds_count{route="orders",backend="old"}'), toOld)
-  // OpenTelemetry's default bucket boundaries, in seconds.
-  for (const le of ['0', '0.005', '0.01', '0.025', '0.05', '0.075', '0.1', '0.25', '0.5', '0.75', '1', '2.5', '5', '7.5', '10', '+Inf']) {
+  // OpenTelemetry's bucket boundaries for durations, in seconds.
+  for (const le of ['0.005', '0.01', '0.025', '0.05', '0.075', '0.1', '0.25', '0.5', '0.75', '1', '2.5', '5', '7.5', '10', '+Inf']) {
     t.ok(s.has(`figway_request_duration_seconds_bucket{le="${le}",route="rest",backend="old"}`), `bucket le=${le}`)
   }
+  t.notOk(s.has('figway_request_duration_seconds_bucket{le="0",route="rest",backend="old"}'), 'no bucket for a zero duration')
   t.equal(s.get('figway_route_weight{route="orders",backend="new"}'), 30)
   t.equal(s.get('figway_route_weight{route="orders",backend="old"}'), 70)
   t.equal(s.get('figway_route_weight{route="rest",backend="old"}'), 1)
