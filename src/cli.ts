@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 /**
  * figway's command line (spec §12): serve | validate | explain METHOD PATH [-H name:value]... | routes,
- * each with --config FILE (default config/gateway.yaml).
+ * each with --config FILE (default config/gateway.yaml); `serve --workers N|auto` runs a
+ * cluster (cluster.ts).
  */
 import { Command, Option } from 'commander'
 import { loadGatewayConfig, type GatewayConfig } from './config/load.ts'
@@ -37,9 +38,15 @@ const configOption = (): Option => new Option('-c, --config <file>', 'gateway co
 program.command('serve')
   .description('run the gateway')
   .addOption(configOption())
-  .action(async (o: { config: string }) => {
-    const { serve } = await import('./main.ts')
-    await serve(o.config).catch(fail)
+  .option('-w, --workers <n>', 'worker processes sharing the data port: a number, or auto (one per CPU); default: one process')
+  .action(async (o: { config: string, workers?: string }) => {
+    if (o.workers === undefined) {
+      const { serve } = await import('./main.ts')
+      await serve(o.config).catch(fail)
+      return
+    }
+    const { parseWorkers, serveWithWorkers } = await import('./cluster.ts')
+    await Promise.resolve().then(async () => { await serveWithWorkers(o.config, parseWorkers(o.workers!)) }).catch(fail)
   })
 
 program.command('validate')

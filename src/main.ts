@@ -4,9 +4,17 @@
  */
 import { createGateway, type Gateway } from './app.ts'
 import { loadGatewayConfig } from './config/load.ts'
-import { createLogger, flushLogger } from './telemetry/logger.ts'
+import { createLogger, flushLogger, type Logger } from './telemetry/logger.ts'
 
-export async function serve (configFile: string): Promise<void> {
+export interface ServeOptions {
+  /**
+   * Starts serving once the gateway is built, instead of binding both ports: a cluster
+   * worker (cluster.ts) binds only the data port, when its primary says so.
+   */
+  readonly start?: (gw: Gateway, logger: Logger) => Promise<void>
+}
+
+export async function serve (configFile: string, opts: ServeOptions = {}): Promise<void> {
   const config = loadGatewayConfig(configFile, process.env)
   const logger = createLogger(config.telemetry.logLevel, config.telemetry.serviceName)
   // Signals are handled from the start: a SIGHUP while the table loads must not kill the
@@ -33,5 +41,6 @@ export async function serve (configFile: string): Promise<void> {
   const gw = await createGateway(config, { logger, env: process.env })
   live.gw = gw
   if (stopping) { await gw.close(); process.exit(0) }
-  await gw.listen()
+  if (opts.start === undefined) await gw.listen()
+  else await opts.start(gw, logger)
 }

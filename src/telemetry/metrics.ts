@@ -56,6 +56,8 @@ export class Metrics {
       help: 'Weight in force per route and backend (runtime override, else file).',
       labelNames: ['route', 'backend'],
       registers: [r],
+      // With `serve --workers`, every worker holds the same weights: report one, not their sum.
+      aggregator: 'first',
       collect () {
         this.reset()
         for (const w of sources.routeWeights()) this.set({ route: w.route, backend: w.backend }, w.weight)
@@ -75,6 +77,8 @@ export class Metrics {
       help: 'Circuit breaker state per backend: 0 closed, 1 half-open, 2 open.',
       labelNames: ['backend'],
       registers: [r],
+      // Each worker has its own breakers: across workers, the most open one.
+      aggregator: 'max',
       collect () {
         this.reset()
         for (const c of sources.circuitStates()) this.set({ backend: c.backend }, c.state)
