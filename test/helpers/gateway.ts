@@ -5,7 +5,7 @@
  */
 import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
 import { Writable } from 'node:stream'
 import { request as undiciRequest, Agent, type Dispatcher } from 'undici'
 import { createGateway, type Gateway } from '../../src/app.ts'
@@ -21,7 +21,7 @@ export interface TestGateway {
   readonly dir: string
   readonly routesDir: string
   readonly logs: Array<Record<string, unknown>>
-  /** Writes (or, with null, deletes) a route file. */
+  /** Writes (or, with null, deletes) a route file; `file` may name a subfolder (`protos/x.proto`). */
   writeRoutes (file: string, yaml: string | null): void
   close (): Promise<void>
 }
@@ -31,7 +31,8 @@ interface Teardown { teardown: (fn: () => unknown) => void }
 export const ADMIN_TOKEN = 'test-token'
 
 /**
- * `gatewayYaml` is appended to a test base config (ports 0 on 127.0.0.1, no drain delay,
+ * `routes` maps route-folder file names (subfolders allowed: `protos/a/v1/a.proto`) to their
+ * text. `gatewayYaml` is appended to a test base config (ports 0 on 127.0.0.1, no drain delay,
  * an admin token); keys it repeats override the base's.
  */
 export async function startGateway (t: Teardown, routes: Record<string, string>, gatewayYaml = '', opts: { watch?: boolean, watchPollMs?: number, env?: NodeJS.ProcessEnv, defaultMetrics?: boolean } = {}): Promise<TestGateway> {
@@ -39,7 +40,7 @@ export async function startGateway (t: Teardown, routes: Record<string, string>,
   const routesDir = join(dir, 'routes')
   mkdirSync(join(dir, 'config'))
   mkdirSync(routesDir)
-  for (const [f, y] of Object.entries(routes)) writeFileSync(join(routesDir, f), y)
+  for (const [f, y] of Object.entries(routes)) writeFile(join(routesDir, f), y)
   const base: Record<string, string> = {
     listen: '{ host: 127.0.0.1, port: 0 }',
     ops: `{ host: 127.0.0.1, port: 0, token: ${ADMIN_TOKEN} }`,
@@ -80,10 +81,16 @@ export async function startGateway (t: Teardown, routes: Record<string, string>,
     logs,
     writeRoutes (file, yaml) {
       if (yaml === null) rmSync(join(routesDir, file), { force: true })
-      else writeFileSync(join(routesDir, file), yaml)
+      else writeFile(join(routesDir, file), yaml)
     },
     close
   }
+}
+
+/** Writes a file, creating its folder first (route files may sit in subfolders: protos/a/b.proto). */
+function writeFile (file: string, text: string): void {
+  mkdirSync(dirname(file), { recursive: true })
+  writeFileSync(file, text)
 }
 
 /**
