@@ -53,6 +53,8 @@ export class GrpcAttempt implements UpstreamAttempt {
   #ended = false
   /** performance.now() when figway's own deadline for this attempt passes (per-try or whole). */
   #ownDeadlineAt = Infinity
+  /** performance.now() when the call's deadline (the smaller one) passes. */
+  #callDeadlineAt = Infinity
   committed = false
   done = false
   #settled = false
@@ -77,6 +79,7 @@ export class GrpcAttempt implements UpstreamAttempt {
     const ms = Math.min(ownMs, clientMs)
     const options = ms === Infinity ? {} : { deadline: Date.now() + Math.max(ms, 1) }
     if (ownMs <= clientMs) this.#ownDeadlineAt = performance.now() + ownMs
+    if (ms !== Infinity) this.#callDeadlineAt = performance.now() + ms
     const method = this.#call.method
     if (method.serverStreaming) {
       const s = client.makeServerStreamRequest(method.path, identity, identity, message, metadata, options)
@@ -168,7 +171,10 @@ export class GrpcAttempt implements UpstreamAttempt {
       this.#reply(200, out.contentType, out.body, st.metadata)
       return
     }
-    const body = statusJson(this.#spec, st.code, st.details, detailsOf(st.metadata))
+    // A deadline that passed here gets grpc-js's local message, which names the backend's
+    // address and load balancing state: the client is told only what happened.
+    const local = st.code === Code.DEADLINE_EXCEEDED && performance.now() >= this.#callDeadlineAt - 1
+    const body = statusJson(this.#spec, st.code, local ? 'Deadline exceeded' : st.details, detailsOf(st.metadata))
     if (this.committed) {
       // Mid-stream: the status code is gone with the headers; the last line says it.
       this.settle(httpStatusOf(st.code) < 500)

@@ -5,7 +5,7 @@
 import t from 'tap'
 import { kindOfStatus, methodMayFallBack, methodMayRetry, neverReached, retryableKind, type FailureKind } from '../../../src/resilience/retry.ts'
 
-const KINDS: FailureKind[] = ['connect_error', 'circuit_open', 'overloaded', 'reset', 'timeout', 'status_502', 'status_503', 'status_504', 'status_5xx']
+const KINDS: FailureKind[] = ['connect_error', 'circuit_open', 'overloaded', 'reset', 'timeout', 'status_502', 'status_503', 'status_504', 'status_5xx', 'unavailable']
 const REACHED: FailureKind[] = ['reset', 'timeout', 'status_502', 'status_503', 'status_504', 'status_5xx']
 const METHODS = ['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'POST', 'PATCH']
 
