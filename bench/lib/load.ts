@@ -1,6 +1,7 @@
 /**
- * Load from autocannon (programmatic API, closed loop: a fixed number of keep-alive
- * connections, one request in flight on each). autocannon's own latency histogram has 1 ms
+ * Load from autocannon (programmatic API; closed loop: a fixed number of keep-alive
+ * connections, one request in flight on each; or a fixed overall rate). bench/lib/wrk.ts is
+ * the other load generator. autocannon's own latency histogram has 1 ms
  * resolution, too coarse for sub-millisecond proxies, so latencies are also taken from its
  * per-response event (microsecond resolution) and the percentiles computed from those.
  */
@@ -12,16 +13,20 @@ export interface LoadOptions {
   readonly durationS: number
   /** When set, each request gets an `x-user-id` header cycling through this many users. */
   readonly users?: number
+  /** Fixed rate: this many requests per second over all connections (else closed loop). */
+  readonly overallRate?: number
 }
 
 export interface LoadResult {
+  /** The load generator that produced these figures. */
+  readonly tool: 'autocannon' | 'wrk'
   readonly requests: number
   readonly durationS: number
   readonly rps: number
   /** Latency in milliseconds, from per-response timings (all responses). */
   readonly latencyMs: { mean: number, p50: number, p90: number, p99: number, p999: number, max: number }
   /** autocannon's own histogram (2xx only, whole milliseconds), for reference. */
-  readonly autocannonLatencyMs: { p50: number, p99: number, p99_9: number }
+  readonly autocannonLatencyMs?: { p50: number, p99: number, p99_9: number }
   readonly errors: number
   readonly timeouts: number
   readonly non2xx: number
@@ -48,7 +53,7 @@ export async function runLoad (o: LoadOptions): Promise<LoadResult> {
         }
       }]
   const result = await new Promise<autocannon.Result>((resolve, reject) => {
-    const inst = autocannon({ url: o.url, connections: o.connections, duration: o.durationS, pipelining: 1, timeout: 10, requests }, (err, res) => {
+    const inst = autocannon({ url: o.url, connections: o.connections, duration: o.durationS, pipelining: 1, timeout: 10, requests, overallRate: o.overallRate }, (err, res) => {
       current = undefined
       if (err !== null) reject(err)
       else resolve(res)
@@ -71,6 +76,7 @@ export async function runLoad (o: LoadOptions): Promise<LoadResult> {
   for (const [code, v] of Object.entries(result.statusCodeStats)) codes[code] = v.count
   const total = result.requests.total
   return {
+    tool: 'autocannon',
     requests: total,
     durationS: result.duration,
     rps: result.duration > 0 ? total / result.duration : 0,

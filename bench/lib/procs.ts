@@ -154,7 +154,7 @@ export function processTree (pid: number): number[] {
 }
 
 let clockTicks: number | undefined
-function ticksPerSecond (): number {
+export function ticksPerSecond (): number {
   if (clockTicks === undefined) {
     try { clockTicks = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100 } catch { clockTicks = 100 }
   }

@@ -1,5 +1,6 @@
 /** The markdown report printed to stdout, built from the same object written as JSON. */
 import type { LoadResult } from './load.ts'
+import type { ProbeResult } from './probes.ts'
 
 export interface ProcessStats {
   /** CPU seconds (user + system) used during the measured run, whole process tree. */
@@ -29,7 +30,17 @@ export interface ScenarioResult {
   readonly rpsRange?: readonly [number, number]
   /** Every round's headline figures (the one shown is the median by req/s). */
   readonly rounds?: ReadonlyArray<{ rps: number, p50: number, p99: number, p999: number, cpuUsPerRequest: number | null, backgroundCpuPercent: number }>
+  /** The fixed-rate phase after the maximum-rate one (same process, same round). */
+  readonly fixedRate?: FixedRateResult
   readonly notes: string[]
+}
+
+/** A run at a fixed request rate every proxy sustains: CPU per request compares like for like. */
+export interface FixedRateResult {
+  readonly rate: number
+  readonly load: LoadResult
+  /** CPU of the proxy's process tree over this phase per completed request; null for direct. */
+  readonly cpuUsPerRequest: number | null
 }
 
 export interface Ratio {
@@ -45,9 +56,16 @@ export interface Ratio {
 export interface Report {
   readonly date: string
   readonly machine: { readonly cpus: number, readonly cpuModel: string, readonly memoryGiB: number, readonly kernel: string, readonly node: string }
-  readonly method: { readonly connections: number, readonly durationS: number, readonly warmupS: number, readonly path: string, readonly origin: string, readonly tools: Record<string, string>, readonly quietWaitS: number, readonly retries: number, readonly rounds: number }
+  readonly method: {
+    readonly connections: number, readonly durationS: number, readonly warmupS: number, readonly path: string, readonly origin: string, readonly tools: Record<string, string>, readonly quietWaitS: number, readonly retries: number, readonly rounds: number
+    /** The closed-loop load generator (wrk when installed), and the fixed-rate phase's settings. */
+    readonly load?: { readonly tool: 'wrk' | 'autocannon', readonly version: string, readonly threads: number | null }
+    readonly fixedRate?: { readonly rate: number, readonly durationS: number, readonly tool: 'autocannon' }
+  }
   readonly scenarios: ScenarioResult[]
   readonly ratios: Ratio[]
+  /** half-rate and connections-1k (bench/lib/probes.ts). */
+  readonly probes?: ProbeResult[]
 }
 
 export function computeRatios (scenarios: readonly ScenarioResult[]): Ratio[] {
@@ -85,11 +103,12 @@ export function markdown (r: Report): string {
   lines.push(`## figway benchmark, ${r.date}`)
   lines.push('')
   lines.push(`Machine: ${m.cpus} × ${m.cpuModel}, ${fmt(m.memoryGiB, 1)} GiB, Linux ${m.kernel}, Node ${m.node}. ` +
-    `Load: autocannon, ${r.method.connections} connections, ${r.method.durationS} s per scenario after a ${r.method.warmupS} s warm-up, GET ${r.method.path}. ` +
+    `Load: ${r.method.load === undefined ? 'autocannon' : r.method.load.tool === 'wrk' ? `wrk ${r.method.load.version} (${r.method.load.threads ?? 1} thread${r.method.load.threads === 1 ? '' : 's'})` : `autocannon ${r.method.load.version}${r.method.tools.wrk === 'not installed' ? ' (wrk not installed)' : ''}`}, ${r.method.connections} connections, ${r.method.durationS} s per scenario after a ${r.method.warmupS} s warm-up, GET ${r.method.path}` +
+    (r.method.fixedRate === undefined ? '. ' : `; then ${r.method.fixedRate.durationS} s at a fixed ${r.method.fixedRate.rate.toLocaleString('en-US')} req/s (autocannon) for CPU per request. `) +
     (r.method.rounds > 1 ? `${r.method.rounds} interleaved rounds; each row is the median round by req/s, with the req/s range in brackets. ` : '') +
     `Origin: ${r.method.origin}. Load generator, proxy and origin share the same cores; CPU columns are percent of one core.`)
   lines.push('')
-  lines.push('| Scenario | req/s | p50 ms | p99 ms | p99.9 ms | errors | non-2xx | proxy CPU µs/req | proxy peak RSS MiB | origin CPU | load-gen CPU | other CPU |')
+  lines.push('| Scenario | req/s | p50 ms | p99 ms | p99.9 ms | errors | non-2xx | proxy CPU µs/req at max | proxy peak RSS MiB | origin CPU | load-gen CPU | other CPU |')
   lines.push('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|')
   for (const s of r.scenarios) {
     if (s.status !== 'ok' || s.load === undefined) {
