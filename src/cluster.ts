@@ -304,7 +304,8 @@ async function runPrimary (configFile: string, count: number): Promise<void> {
       if (w === undefined) continue
       exits.push(new Promise<void>((resolve) => {
         w.once('exit', (code, sig) => {
-          if (code !== 0) { exitCode = 1; logger.warn({ worker: w.id, workerPid: w.process.pid, code, signal: sig }, 'worker did not exit cleanly') }
+          // A worker still starting may not handle SIGTERM yet: ended by it, it did as asked.
+          if (code !== 0 && sig !== 'SIGTERM') { exitCode = 1; logger.warn({ worker: w.id, workerPid: w.process.pid, code, signal: sig }, 'worker did not exit cleanly') }
           resolve()
         })
       }))
