@@ -8,7 +8,9 @@
  * - exporting: an OpenTelemetry SDK TracerProvider owned by this gateway, parent-based ratio
  *   sampling, batched OTLP/HTTP export. It is not registered as the process-global provider,
  *   so several gateways in one process (tests, embedding) never share or tear down each
- *   other's, and no auto-instrumentation runs: the pipeline creates its spans itself.
+ *   other's, and no auto-instrumentation runs: the pipeline creates its spans itself. The
+ *   sampling decision is taken before the SDK is called, so only sampled requests create
+ *   SDK objects; the others cost what propagation alone costs.
  * - propagating only (no endpoint, `exporter: none`): no SDK objects at all. Ids come from a
  *   pooled random buffer; each attempt gets a fresh parent id in the request's trace.
  *
@@ -17,7 +19,7 @@
  */
 import { randomFillSync } from 'node:crypto'
 import type { IncomingMessage } from 'node:http'
-import { createTraceState, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Context, type Span, type Tracer } from '@opentelemetry/api'
+import { createTraceState, ROOT_CONTEXT, SamplingDecision, SpanKind, SpanStatusCode, trace, type Context, type Span, type Tracer } from '@opentelemetry/api'
 import { OTLPTraceExporter as OtlpJsonExporter } from '@opentelemetry/exporter-trace-otlp-http'
 import { OTLPTraceExporter as OtlpProtoExporter } from '@opentelemetry/exporter-trace-otlp-proto'
 import { defaultResource, resourceFromAttributes } from '@opentelemetry/resources'
@@ -117,6 +119,7 @@ export function newSpanId (): string { return randomHex(8, ZERO_SPAN_ID) }
 const KNOWN_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'CONNECT', 'OPTIONS', 'TRACE', 'PATCH', 'QUERY'])
 
 const SERVER = { kind: SpanKind.SERVER }
+const NO_ATTRIBUTES = Object.freeze({})
 const CLIENT = { kind: SpanKind.CLIENT }
 
 class PropagatedOnly implements AttemptSpan {
@@ -170,14 +173,19 @@ export class Tracing {
   readonly exporting: boolean
   readonly #provider: TracerProvider | null
   readonly #tracer: Tracer | null
-  /** Chance that a new trace is marked sampled when nothing is exported (for the backends' samplers). */
-  readonly #newTraceRatio: number
+  /** Decides for a trace without a parent (or for any trace when not parent-based). */
+  readonly #root: Sampler
+  /** A caller's sampled flag decides for its trace (the parentbased_* samplers). */
+  readonly #parentBased: boolean
+  /** The trace id the SDK is to use for the span being started: the one already sampled. */
+  #nextTraceId = ''
   readonly #hosts = new WeakMap<TracedBackend, { address: string, port: number }>()
 
   constructor (settings: TracingSettings, logger: Logger) {
     for (const w of settings.warnings) logger.warn({ tracing: true }, w)
     const s = settings.sampler
-    this.#newTraceRatio = s === 'always_on' || s === 'parentbased_always_on' ? 1 : s === 'always_off' || s === 'parentbased_always_off' ? 0 : settings.ratio
+    this.#parentBased = s.startsWith('parentbased_')
+    this.#root = makeSampler(this.#parentBased ? s.slice('parentbased_'.length) as SamplerKind : s, settings.ratio)
     const ex = settings.export
     if (ex === null) {
       this.exporting = false
@@ -187,9 +195,18 @@ export class Tracing {
     }
     this.exporting = true
     this.#provider = new TracerProvider({
+      // The same decision as #sampled() makes first; the SDK only sees sampled traces.
       sampler: makeSampler(s, settings.ratio),
       resource: defaultResource().merge(resourceFromAttributes(settings.resource)),
-      idGenerator: { generateTraceId: newTraceId, generateSpanId: newSpanId },
+      idGenerator: {
+        generateTraceId: () => {
+          const id = this.#nextTraceId
+          if (id === '') return newTraceId()
+          this.#nextTraceId = ''
+          return id
+        },
+        generateSpanId: newSpanId
+      },
       spanProcessors: [new BatchSpanProcessor({
         exporter: new LoggedExporter(makeExporter(ex), logger, ex.url),
         scheduledDelayMillis: ex.delayMs,
@@ -209,25 +226,34 @@ export class Tracing {
     const ts = parent === null ? undefined : h.tracestate
     const tracestate = ts === undefined ? '' : typeof ts === 'string' ? ts : ts.join(',')
     ex.tracestate = tracestate
+    const traceId = parent === null ? newTraceId() : parent.traceId
+    ex.traceId = traceId
     const tracer = this.#tracer
     if (tracer === null) {
-      if (parent !== null) {
-        ex.traceId = parent.traceId
-        ex.traceFlags = parent.traceFlags
-      } else {
-        ex.traceId = newTraceId()
-        ex.traceFlags = Math.random() < this.#newTraceRatio ? 1 : 0
-      }
+      // Nothing recorded here: a caller's decision passes on as it came; a new trace gets the
+      // configured sampler's, so backends that sample parent-based still see traces.
+      ex.traceFlags = parent !== null ? parent.traceFlags : this.#sampled(null, traceId) ? 1 : 0
       return
     }
-    const ctx = parent === null
-      ? ROOT_CONTEXT
-      : trace.setSpanContext(ROOT_CONTEXT, { ...parent, isRemote: true, traceState: tracestate === '' ? undefined : createTraceState(tracestate) })
+    // Decided before any SDK object exists: an unsampled request (most of them, at the
+    // default ratio) costs what propagation alone costs.
+    if (!this.#sampled(parent, traceId)) {
+      ex.traceFlags = 0
+      return
+    }
+    let ctx = ROOT_CONTEXT
+    if (parent !== null) ctx = trace.setSpanContext(ROOT_CONTEXT, { ...parent, isRemote: true, traceState: tracestate === '' ? undefined : createTraceState(tracestate) })
+    else this.#nextTraceId = traceId
     const span = tracer.startSpan(ex.method, SERVER, ctx)
-    const sc = span.spanContext()
+    this.#nextTraceId = ''
     ex.span = span
-    ex.traceId = sc.traceId
-    ex.traceFlags = sc.traceFlags
+    ex.traceFlags = span.spanContext().traceFlags
+  }
+
+  /** The sampler's decision (ParentBased semantics: a remote parent's flag decides). */
+  #sampled (parent: ParsedTraceparent | null, traceId: string): boolean {
+    if (parent !== null && this.#parentBased) return (parent.traceFlags & 1) === 1
+    return this.#root.shouldSample(ROOT_CONTEXT, traceId, '', SpanKind.SERVER, NO_ATTRIBUTES, []).decision === SamplingDecision.RECORD_AND_SAMPLED
   }
 
   /**
