@@ -14,9 +14,11 @@ import { cpuSeconds, freePort, killAllSync, machineBusySeconds, peakRssBytes, pr
 import { computeRatios, markdown, type ProcessStats, type Report, type ScenarioResult } from './lib/report.ts'
 
 const REPO = resolve(import.meta.dirname, '..')
-const SCENARIOS = ['direct', 'figway', 'fastify-proxy', 'nginx', 'figway-info', 'figway-sticky'] as const
+const SCENARIOS = ['direct', 'figway', 'figway-traced', 'fastify-proxy', 'nginx', 'figway-info', 'figway-sticky'] as const
 type ScenarioId = typeof SCENARIOS[number]
 const STICKY_USERS = 10_000
+/** figway's default telemetry.tracing.sampleRatio: what the tracing scenario measures. */
+const TRACED_SAMPLE_RATIO = 0.05
 /** CPU used by processes outside the benchmark, in percent of one core, that counts as quiet. */
 const QUIET_PERCENT = 25
 /** Above this much CPU used by other processes during a measurement, it is measured again. */
@@ -198,7 +200,8 @@ async function distinctPorts (n: number): Promise<number[]> {
   return out
 }
 
-async function startFigway (name: string, logLevel: 'warn' | 'info', routesYaml: string): Promise<Started> {
+/** `tracing`: the telemetry.tracing block (default: tracing off). */
+async function startFigway (name: string, logLevel: 'warn' | 'info', routesYaml: string, tracing = '{ exporter: none }'): Promise<Started> {
   const dir = join(workDir!, name)
   mkdirSync(join(dir, 'routes'), { recursive: true })
   const [data, ops] = await distinctPorts(2)
@@ -208,7 +211,7 @@ async function startFigway (name: string, logLevel: 'warn' | 'info', routesYaml:
 ops: { host: 127.0.0.1, port: ${ops}, token: "" }
 routes: ./routes
 shutdown: { drainDelay: 0s, timeout: 2s }
-telemetry: { logLevel: ${logLevel}, tracing: { exporter: none } }
+telemetry: { logLevel: ${logLevel}, tracing: ${tracing} }
 `)
   const logFile = join(dir, 'figway.log')
   const proc = spawnManaged(name, process.execPath, [join(REPO, 'src', 'cli.ts'), 'serve', '--config', config], { cwd: REPO, logFile })
@@ -289,6 +292,7 @@ async function measure (o: Options, label: string, started: Started, origin: Ori
 const LABELS: Record<ScenarioId, string> = {
   direct: 'direct to origin',
   figway: 'figway pass-through (logLevel warn)',
+  'figway-traced': `figway pass-through, tracing at sampleRatio ${TRACED_SAMPLE_RATIO} (OTLP to a sink)`,
   'fastify-proxy': '@fastify/http-proxy',
   nginx: 'nginx proxy (1 worker)',
   'figway-info': 'figway pass-through (logLevel info)',
@@ -335,9 +339,19 @@ routes:
     sticky: { header: x-user-id }
 `
 
+  // The collector for the tracing scenario: its own process, accepting and discarding.
+  let sink: { proc: Managed, url: string } | undefined
+  if (o.scenarios.includes('figway-traced')) {
+    const proc = spawnManaged('otlp sink', process.execPath, [join(REPO, 'bench', 'otlp-sink.ts')], { cwd: REPO, pipeStdout: true, logFile: join(workDir!, 'otlp-sink.log') })
+    const [port] = await readPorts(proc)
+    await waitReady(proc, port!, `http://127.0.0.1:${port}/stats`)
+    sink = { proc, url: `http://127.0.0.1:${port}` }
+  }
+
   const starters: Record<ScenarioId, () => Promise<Started>> = {
     direct: async () => ({ url: originUrl }),
     figway: async () => await startFigway('figway', 'warn', passThrough),
+    'figway-traced': async () => await startFigway('figway-traced', 'warn', passThrough, `{ exporter: otlp, endpoint: "${sink!.url}", sampleRatio: ${TRACED_SAMPLE_RATIO} }`),
     'figway-info': async () => await startFigway('figway-info', 'info', passThrough),
     'figway-sticky': async () => await startFigway('figway-sticky', 'warn', split),
     'fastify-proxy': async () => {
@@ -384,6 +398,10 @@ routes:
           if (again.backgroundCpuPercent < m.backgroundCpuPercent) m = again
         }
         if (attempts > 1) m.notes.push(`measured ${attempts} times because other processes were busy; this is the least disturbed run`)
+        if (id === 'figway-traced' && sink !== undefined) {
+          const st = await (await fetch(sink.url + '/stats', { signal: AbortSignal.timeout(5_000) })).json() as { requests: number, bytes: number }
+          m.notes.push(`the OTLP sink had received ${st.requests.toLocaleString('en-US')} exports, ${(st.bytes / 1048576).toFixed(1)} MiB, by the end of this run (all rounds so far)`)
+        }
         if (id === 'figway-info' && started.logFile !== undefined) {
           const bytes = statSync(started.logFile).size
           m.notes.push(`access log written to a file: ${(bytes / 1048576).toFixed(1)} MiB over warm-up and measurement`)
@@ -447,6 +465,7 @@ routes:
     })
   }
   await stop(origin.proc)
+  if (sink !== undefined) await stop(sink.proc)
 
   const cpu = cpus()
   const report: Report = {

@@ -89,6 +89,7 @@ export function computeRatios (scenarios: readonly ScenarioResult[]): Ratio[] {
   add('figway / direct', 'figway', 'direct')
   add('figway / @fastify/http-proxy', 'figway', 'fastify-proxy')
   add('figway / nginx', 'figway', 'nginx')
+  add('figway traced (sampleRatio 0.05) / figway (tracing off)', 'figway-traced', 'figway')
   add('figway (info) / figway (warn)', 'figway-info', 'figway')
   add('figway sticky split / figway pass-through', 'figway-sticky', 'figway')
   return out
