@@ -4,10 +4,11 @@
  *
  * Method: the bench's Node origin and figway (`node src/cli.ts serve`, logLevel warn, one
  * catch-all route, the default policy: 3 attempts, a breaker and a budget per backend) each in
- * their own process; autocannon in this process with 64 keep-alive connections at a fixed
- * overall rate. Every sample (5 s): figway's RSS (/proc), heap used and event-loop lag at the
- * scrape from its own /metrics, and the event-loop delay over the interval (p99 and max, 1 ms
- * resolution) from a monitor preloaded into figway (bench/lib/loop-monitor.ts).
+ * their own process; in this process, a paced open-loop load (bench/lib/paced.ts) over 64
+ * keep-alive connections at a fixed rate. Every sample (5 s): figway's RSS (/proc), heap used
+ * and event-loop lag at the scrape from its own /metrics, and the event-loop delay over the
+ * interval (p99 and max, 1 ms resolution) from a monitor preloaded into figway
+ * (bench/lib/loop-monitor.ts).
  *
  * Verdict: RSS growth is the last sample against the first sample after the warm-up (the
  * issue: "no RSS growth beyond 10 % after the first minute"); the run is flagged, and exits 1,
@@ -18,10 +19,10 @@
  * (SOAK_LIMIT, default 10), --sample S (SOAK_SAMPLE, default 5), --out FILE (default
  * bench/results/soak.json).
  */
-import autocannon from 'autocannon'
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { runPaced } from './lib/paced.ts'
 import { freePort, killAllSync, readPorts, spawnManaged, stopAll, waitReady } from './lib/procs.ts'
 
 const REPO = join(import.meta.dirname, '..')
@@ -91,9 +92,7 @@ const samples: Sample[] = []
 let requests = 0
 let errors = 0
 const started = Date.now()
-const inst = autocannon({ url: `http://127.0.0.1:${data}/api/items/42`, connections: 64, duration: durationS, overallRate: rate }, () => {})
-inst.on('response', (_c: unknown, status: number) => { requests++; if (status >= 400) errors++ })
-inst.on('reqError', () => { errors++ })
+const load = runPaced({ url: `http://127.0.0.1:${data}/api/items/42`, connections: 64, durationS, rate, onResult: (ok) => { requests++; if (!ok) errors++ } })
 const timer = setInterval(() => {
   void (async () => {
     const [heap, lag, p99] = await gauges(opsUrl, ['nodejs_heap_size_used_bytes', 'nodejs_eventloop_lag_seconds', 'nodejs_eventloop_lag_p99_seconds'])
@@ -113,7 +112,7 @@ const timer = setInterval(() => {
     console.error(`[soak] t=${s.t}s rss ${s.rssMiB.toFixed(1)} MiB heap ${s.heapMiB.toFixed(1)} MiB loop delay p99 ${s.loopDelayP99Ms?.toFixed(1) ?? '–'} ms max ${s.loopDelayMaxMs?.toFixed(1) ?? '–'} ms requests ${s.requests}`)
   })().catch(() => {})
 }, sampleMs)
-await new Promise<void>((resolve) => inst.on('done', () => resolve()))
+const result = await load
 clearInterval(timer)
 await stopAll()
 
@@ -132,6 +131,7 @@ const report = {
   warmupS,
   requests,
   errors,
+  latencyMs: result.latencyMs,
   rssGrowthAfterWarmup: growth,
   rssPeakGrowthAfterWarmup: peakGrowth,
   growthLimit: limit,
@@ -145,7 +145,7 @@ writeFileSync(out, JSON.stringify(report, null, 2) + '\n')
 const f = (v: number | null, d = 1): string => v === null || Number.isNaN(v) ? '–' : v.toFixed(d)
 console.log('| t (s) | RSS MiB | heap used MiB | event-loop delay p99 ms | event-loop delay max ms | lag at scrape ms | requests | errors |\n|---:|---:|---:|---:|---:|---:|---:|---:|')
 for (const s of samples) console.log(`| ${s.t}${s === first ? ' (warm)' : ''} | ${f(s.rssMiB)} | ${f(s.heapMiB)} | ${f(s.loopDelayP99Ms)} | ${f(s.loopDelayMaxMs)} | ${f(s.loopLagMs, 2)} | ${s.requests} | ${s.errors} |`)
-console.log(`\n${requests} requests, ${errors} errors. RSS from the first sample after the ${warmupS} s warm-up to the last: ${f(first?.rssMiB ?? null)} → ${f(last?.rssMiB ?? null)} MiB ` +
+console.log(`\n${requests} requests, ${errors} errors, latency p50/p99/p99.9 ${f(result.latencyMs.p50, 2)}/${f(result.latencyMs.p99, 2)}/${f(result.latencyMs.p999, 2)} ms. RSS from the first sample after the ${warmupS} s warm-up to the last: ${f(first?.rssMiB ?? null)} → ${f(last?.rssMiB ?? null)} MiB ` +
   `(${(growth * 100).toFixed(1)} %); peak after warm-up ${f(peak?.rssMiB ?? null)} MiB (${(peakGrowth * 100).toFixed(1)} %); ` +
   `event-loop delay p99 after warm-up at most ${f(report.maxLoopDelayP99MsAfterWarmup)} ms. JSON: ${out}`)
 console.log(flagged

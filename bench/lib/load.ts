@@ -19,7 +19,7 @@ export interface LoadOptions {
 
 export interface LoadResult {
   /** The load generator that produced these figures. */
-  readonly tool: 'autocannon' | 'wrk'
+  readonly tool: 'autocannon' | 'wrk' | 'paced'
   readonly requests: number
   readonly durationS: number
   readonly rps: number

@@ -7,8 +7,8 @@
  * - connections-1k: figway pass-through with 1,000 keep-alive client connections at the
  *   fixed rate: its RSS (issue target: at most 150 MB).
  *
- * Both load with autocannon at a fixed overall rate (wrk has no rate control), on a fresh
- * figway process each, after a warm-up at the same settings.
+ * Both load at a fixed, paced rate (bench/lib/paced.ts: open loop, latency from each
+ * request's due time), on a fresh figway process each, after a warm-up at the same settings.
  */
 import { readFileSync } from 'node:fs'
 import type { LoadResult } from './load.ts'
@@ -57,8 +57,8 @@ export interface ProbeDeps {
   readonly warmupS: number
   readonly connections: number
   readonly log: (msg: string) => void
-  /** Fixed-rate load from autocannon. */
-  readonly load: (o: { url: string, connections: number, durationS: number, overallRate: number }) => Promise<LoadResult>
+  /** Paced fixed-rate load. */
+  readonly load: (o: { url: string, connections: number, durationS: number, rate: number }) => Promise<LoadResult>
   /** Starts a fresh figway pass-through; returns its data URL and process. */
   readonly startFigway: (name: string) => Promise<{ url: string, proc?: Managed }>
   readonly stop: (m: Managed) => Promise<void>
@@ -81,8 +81,8 @@ export async function halfRate (d: ProbeDeps, directUrl: string, path: string, f
   const rate = Math.max(1, Math.round(figwayMaxRps / 2))
   d.log(`half-rate: ${rate} req/s (half of figway's ${Math.round(figwayMaxRps)}), direct then figway`)
   const run = async (url: string): Promise<LoadResult> => {
-    await d.load({ url, connections: d.connections, durationS: d.warmupS, overallRate: rate })
-    return await d.load({ url, connections: d.connections, durationS: d.durationS, overallRate: rate })
+    await d.load({ url, connections: d.connections, durationS: d.warmupS, rate })
+    return await d.load({ url, connections: d.connections, durationS: d.durationS, rate })
   }
   const direct = await run(directUrl + path)
   const started = await d.startFigway('figway-half-rate')
@@ -98,8 +98,8 @@ export async function manyConnections (d: ProbeDeps, path: string, connections: 
   d.log(`connections-1k: ${connections} keep-alive connections at ${rate} req/s`)
   const started = await d.startFigway('figway-connections')
   try {
-    await d.load({ url: started.url + path, connections, durationS: d.warmupS, overallRate: rate })
-    const r = await d.load({ url: started.url + path, connections, durationS: d.durationS, overallRate: rate })
+    await d.load({ url: started.url + path, connections, durationS: d.warmupS, rate })
+    const r = await d.load({ url: started.url + path, connections, durationS: d.durationS, rate })
     const pids = started.proc === undefined ? [] : processTree(started.proc.pid)
     return { connections, rate, load: latency(r), rssMiB: rssBytes(pids) / 1048576, peakRssMiB: peakRssBytes(pids) / 1048576 }
   } finally {

@@ -60,7 +60,7 @@ export interface Report {
     readonly connections: number, readonly durationS: number, readonly warmupS: number, readonly path: string, readonly origin: string, readonly tools: Record<string, string>, readonly quietWaitS: number, readonly retries: number, readonly rounds: number
     /** The closed-loop load generator (wrk when installed), and the fixed-rate phase's settings. */
     readonly load?: { readonly tool: 'wrk' | 'autocannon', readonly version: string, readonly threads: number | null }
-    readonly fixedRate?: { readonly rate: number, readonly durationS: number, readonly tool: 'autocannon' }
+    readonly fixedRate?: { readonly rate: number, readonly durationS: number, readonly tool: 'paced' }
   }
   readonly scenarios: ScenarioResult[]
   readonly ratios: Ratio[]
@@ -105,7 +105,7 @@ export function markdown (r: Report): string {
   lines.push('')
   lines.push(`Machine: ${m.cpus} × ${m.cpuModel}, ${fmt(m.memoryGiB, 1)} GiB, Linux ${m.kernel}, Node ${m.node}. ` +
     `Load: ${r.method.load === undefined ? 'autocannon' : r.method.load.tool === 'wrk' ? `wrk ${r.method.load.version} (${r.method.load.threads ?? 1} thread${r.method.load.threads === 1 ? '' : 's'})` : `autocannon ${r.method.load.version}${r.method.tools.wrk === 'not installed' ? ' (wrk not installed)' : ''}`}, ${r.method.connections} connections, ${r.method.durationS} s per scenario after a ${r.method.warmupS} s warm-up, GET ${r.method.path}` +
-    (r.method.fixedRate === undefined ? '. ' : `; then ${r.method.fixedRate.durationS} s at a fixed ${r.method.fixedRate.rate.toLocaleString('en-US')} req/s (autocannon) for CPU per request. `) +
+    (r.method.fixedRate === undefined ? '. ' : `; then ${r.method.fixedRate.durationS} s at a fixed ${r.method.fixedRate.rate.toLocaleString('en-US')} req/s (paced, open loop) for CPU per request. `) +
     (r.method.rounds > 1 ? `${r.method.rounds} interleaved rounds; each row is the median round by req/s, with the req/s range in brackets. ` : '') +
     `Origin: ${r.method.origin}. Load generator, proxy and origin share the same cores; CPU columns are percent of one core.`)
   lines.push('')

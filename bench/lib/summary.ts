@@ -24,7 +24,7 @@ export function fixedRateTable (r: Report): string[] {
   const rows = r.scenarios.filter((s) => s.status === 'ok' && s.fixedRate !== undefined)
   if (rows.length === 0) return []
   const rate = rows[0]!.fixedRate!.rate
-  const lines = ['', `At a fixed ${int(rate)} req/s (autocannon, ${r.method.connections} connections, ${r.method.fixedRate?.durationS ?? r.method.durationS} s, after the maximum-rate run):`, '',
+  const lines = ['', `At a fixed ${int(rate)} req/s (paced open loop, latency from each request's due time; ${r.method.connections} connections, ${r.method.fixedRate?.durationS ?? r.method.durationS} s, after the maximum-rate run):`, '',
     '| Scenario | achieved req/s | p50 ms | p99 ms | p99.9 ms | errors | non-2xx | proxy CPU µs/req |', '|---|---:|---:|---:|---:|---:|---:|---:|']
   for (const s of rows) {
     const f = s.fixedRate!
