@@ -3,20 +3,30 @@
  * all on 127.0.0.1. Prints a markdown table on stdout (progress goes to stderr) and writes
  * the same figures as JSON to bench/results/latest.json. See bench/README.md.
  */
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { spawnSync } from 'node:child_process'
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { cpus, release, tmpdir, totalmem } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import { ORIGIN_BODY, REQUEST_PATH } from './lib/body.ts'
+import { ensureFastGateway, type FastGateway } from './lib/fast-gateway.ts'
 import { runLoad, stopLoad, type LoadResult } from './lib/load.ts'
 import { findNginx, nginxArgs, writeOriginConfig, writeProxyConfig } from './lib/nginx.ts'
-import { cpuSeconds, freePort, killAllSync, machineBusySeconds, peakRssBytes, processTree, readPorts, spawnManaged, stop, stopAll, waitReady, type Managed } from './lib/procs.ts'
-import { computeRatios, markdown, type ProcessStats, type Report, type ScenarioResult } from './lib/report.ts'
+import { runPaced, stopPaced } from './lib/paced.ts'
+import { halfRate, manyConnections, PROBE_LABELS, PROBES, type ProbeId, type ProbeResult } from './lib/probes.ts'
+import { cpuSeconds, freePort, killAllSync, machineBusySeconds, peakRssBytes, processTree, readPorts, spawnManaged, stop, stopAll, ticksPerSecond, waitReady, type Managed } from './lib/procs.ts'
+import { computeRatios, markdown, type FixedRateResult, type ProcessStats, type Report, type ScenarioResult } from './lib/report.ts'
+import { extras } from './lib/summary.ts'
+import { findWrk, reapedChildrenCpuSeconds, runWrk, stopWrk } from './lib/wrk.ts'
 
 const REPO = resolve(import.meta.dirname, '..')
-const SCENARIOS = ['direct', 'figway', 'figway-traced', 'fastify-proxy', 'nginx', 'figway-info', 'figway-sticky'] as const
+const SCENARIOS = ['direct', 'figway', 'figway-traced', 'fastify-proxy', 'fast-gateway', 'nginx', 'figway-info', 'figway-sticky', 'figway-grpc', 'figway-all', 'figway-ratelimit'] as const
 type ScenarioId = typeof SCENARIOS[number]
 const STICKY_USERS = 10_000
+/** The fixed rate of the CPU-per-request phase: well under what every proxy here sustains. */
+const DEFAULT_FIXED_RATE = 2_000
+/** Client connections of the connections-1k probe. */
+const MANY_CONNECTIONS = 1_000
 /** figway's default telemetry.tracing.sampleRatio: what the tracing scenario measures. */
 const TRACED_SAMPLE_RATIO = 0.05
 /** CPU used by processes outside the benchmark, in percent of one core, that counts as quiet. */
@@ -30,7 +40,9 @@ const HELP = `usage: npm run bench -- [options]
   --warmup SECONDS       warm-up run before each measurement (env BENCH_WARMUP, default 3)
   --connections N        concurrent keep-alive connections (env BENCH_CONNECTIONS, default 64)
   --origin KIND          auto | node | nginx (env BENCH_ORIGIN, default auto: nginx when installed)
-  --only LIST            comma-separated scenarios (env BENCH_ONLY): ${SCENARIOS.join(', ')}
+  --only LIST            comma-separated scenarios and probes (env BENCH_ONLY):
+                         ${SCENARIOS.join(', ')},
+                         ${PROBES.join(', ')}
   --skip LIST            scenarios to leave out (env BENCH_SKIP)
   --no-nginx             do not use nginx at all, even when installed
   --quiet-wait SECONDS   before each scenario, wait up to this long for other processes to
@@ -39,7 +51,15 @@ const HELP = `usage: npm run bench -- [options]
                          ${BUSY_PERCENT} % of a core during its measurement (env BENCH_RETRIES, default 2)
   --rounds N             run the whole sequence N times, interleaved; each scenario shows its
                          median round by req/s (env BENCH_ROUNDS, default 1)
-  --out FILE             JSON output (env BENCH_OUT, default bench/results/latest.json)
+  --out FILE             JSON output (env BENCH_OUT, default bench/results/latest.json); the
+                         previous file there is compared with this run, then replaced
+  --load TOOL            auto | wrk | autocannon: the closed-loop load generator (env BENCH_LOAD,
+                         default auto: wrk when installed, else autocannon)
+  --threads N            wrk threads (env BENCH_WRK_THREADS, default 1)
+  --rate N               the fixed-rate phase's requests per second, for CPU per request
+                         (env BENCH_RATE, default ${DEFAULT_FIXED_RATE}; 0 leaves the phase out)
+  --fixed-duration S     length of the fixed-rate phase (env BENCH_FIXED_DURATION, default: --duration)
+  --no-fast-gateway      do not install fast-gateway (its scenario is skipped)
 `
 
 interface Options {
@@ -53,6 +73,12 @@ interface Options {
   retries: number
   rounds: number
   out: string
+  probes: ProbeId[]
+  load: 'auto' | 'wrk' | 'autocannon'
+  wrkThreads: number
+  fixedRate: number
+  fixedDurationS: number
+  fastGateway: boolean
 }
 
 function seconds (name: string, v: string): number {
@@ -63,7 +89,9 @@ function seconds (name: string, v: string): number {
 
 function list (name: string, v: string): ScenarioId[] {
   const ids = v.split(',').map((s) => s.trim()).filter((s) => s !== '')
-  for (const id of ids) if (!(SCENARIOS as readonly string[]).includes(id)) throw new Error(`${name}: unknown scenario "${id}" (known: ${SCENARIOS.join(', ')})`)
+  const known: readonly string[] = [...SCENARIOS, ...PROBES]
+  for (const id of ids) if (!known.includes(id)) throw new Error(`${name}: unknown scenario "${id}" (known: ${known.join(', ')})`)
+  // Probe ids ride along in the same list; parseOptions splits them out.
   return ids as ScenarioId[]
 }
 
@@ -81,6 +109,11 @@ function parseOptions (): Options {
       retries: { type: 'string' },
       rounds: { type: 'string' },
       out: { type: 'string' },
+      load: { type: 'string' },
+      threads: { type: 'string' },
+      rate: { type: 'string' },
+      'fixed-duration': { type: 'string' },
+      'no-fast-gateway': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' }
     },
     allowPositionals: false
@@ -107,12 +140,27 @@ function parseOptions (): Options {
   if (!Number.isInteger(nRounds) || nRounds < 1 || nRounds > 20) throw new Error(`--rounds: expected an integer from 1 to 20, got "${roundsArg}"`)
   const only = pick(values.only, 'BENCH_ONLY')
   const skip = pick(values.skip, 'BENCH_SKIP')
-  let scenarios: ScenarioId[] = only === undefined ? [...SCENARIOS] : list('--only', only)
+  let scenarios: ScenarioId[] = only === undefined ? [...SCENARIOS, ...PROBES] as ScenarioId[] : list('--only', only)
   if (skip !== undefined) {
     const s = list('--skip', skip)
     scenarios = scenarios.filter((id) => !s.includes(id))
   }
+  const load = pick(values.load, 'BENCH_LOAD') ?? 'auto'
+  if (load !== 'auto' && load !== 'wrk' && load !== 'autocannon') throw new Error(`--load: expected auto, wrk or autocannon, got "${load}"`)
+  const threads = pick(values.threads, 'BENCH_WRK_THREADS')
+  const nThreads = threads === undefined ? 1 : Number(threads)
+  if (!Number.isInteger(nThreads) || nThreads < 1 || nThreads > 64) throw new Error(`--threads: expected an integer from 1 to 64, got "${threads}"`)
+  const rate = pick(values.rate, 'BENCH_RATE')
+  const nRate = rate === undefined ? DEFAULT_FIXED_RATE : Number(rate)
+  if (!Number.isInteger(nRate) || nRate < 0 || nRate > 1_000_000) throw new Error(`--rate: expected requests per second (an integer, 0 for no fixed-rate phase), got "${rate}"`)
+  const fixedDuration = pick(values['fixed-duration'], 'BENCH_FIXED_DURATION')
   return {
+    probes: PROBES.filter((id) => (scenarios as string[]).includes(id)),
+    load,
+    wrkThreads: nThreads,
+    fixedRate: nRate,
+    fixedDurationS: fixedDuration === undefined ? (duration === undefined ? 10 : seconds('--duration', duration)) : seconds('--fixed-duration', fixedDuration),
+    fastGateway: values['no-fast-gateway'] !== true,
     durationS: duration === undefined ? 10 : seconds('--duration', duration),
     warmupS: warmup === undefined ? 3 : seconds('--warmup', warmup),
     connections: conns,
@@ -165,6 +213,8 @@ function cleanupSync (): void {
 
 async function cleanup (): Promise<void> {
   stopLoad()
+  stopWrk()
+  stopPaced()
   await stopAll()
   cleanupSync()
 }
@@ -189,7 +239,46 @@ async function startOrigin (o: Options, nginx: { bin: string, version: string } 
   return { kind: 'node', proc, ports, label: `bench/origin.ts (node:http, fixed ${ORIGIN_BODY.length}-byte JSON body)` }
 }
 
-interface Started { url: string, proc?: Managed, opsUrl?: string, logFile?: string }
+interface Started {
+  url: string
+  proc?: Managed
+  opsUrl?: string
+  logFile?: string
+  /** An origin of the scenario's own (the gRPC one), counted as the origin and stopped with it. */
+  originProc?: Managed
+}
+
+/** A scenario that cannot run here (a tool that does not install, a feature figway refuses). */
+class SkipScenario extends Error {}
+
+/** The closed-loop load generator: wrk when chosen and installed, else autocannon. */
+let wrk: { bin: string, version: string } | undefined
+
+async function closedLoad (o: Options, l: { url: string, connections: number, durationS: number, users?: number }): Promise<LoadResult> {
+  if (wrk !== undefined) return await runWrk(wrk.bin, { ...l, threads: o.wrkThreads, dir: workDir! })
+  return await runLoad(l)
+}
+
+/** The fixed-rate phase: paced load at `o.fixedRate` req/s; the proxy's CPU per request. */
+async function fixedRatePhase (o: Options, label: string, pids: readonly number[], load: { url: string, connections: number, users?: number }): Promise<FixedRateResult> {
+  log(`${label}: ${o.fixedDurationS} s at a fixed ${o.fixedRate} req/s`)
+  await sleep(500)
+  const cpu0 = cpuSeconds(pids)
+  const result = await runPaced({ ...load, durationS: o.fixedDurationS, rate: o.fixedRate })
+  const cpu = cpuSeconds(pids) - cpu0
+  return { rate: o.fixedRate, load: result, cpuUsPerRequest: pids.length === 0 || result.requests === 0 ? null : (cpu / result.requests) * 1e6 }
+}
+
+/** Why figway refuses a route file at load (`figway validate`), or undefined when it loads it. */
+function refusedAtLoad (name: string, routesYaml: string): string | undefined {
+  const dir = join(workDir!, name + '-validate')
+  mkdirSync(join(dir, 'routes'), { recursive: true })
+  writeFileSync(join(dir, 'routes', 'bench.yaml'), routesYaml)
+  writeFileSync(join(dir, 'gateway.yaml'), 'routes: ./routes\n')
+  const r = spawnSync(process.execPath, [join(REPO, 'src', 'cli.ts'), 'validate', '--config', join(dir, 'gateway.yaml')], { cwd: REPO, encoding: 'utf8', timeout: 30_000 })
+  if (r.status === 0) return undefined
+  return (r.stderr.split('\n').find((l) => l.trim() !== '') ?? `validate exited with ${r.status}`).trim()
+}
 
 async function distinctPorts (n: number): Promise<number[]> {
   const out: number[] = []
@@ -243,6 +332,7 @@ interface Measured {
   url: string
   result: LoadResult
   proxy: ProcessStats | undefined
+  fixedRate?: FixedRateResult
   originCpuPercent: number
   loadgenCpuPercent: number
   backgroundCpuPercent: number
@@ -253,23 +343,26 @@ interface Measured {
 async function measure (o: Options, label: string, started: Started, origin: Origin, load: { url: string, connections: number, users?: number }): Promise<Measured> {
   const before = o.quietWaitS > 0 ? await waitForQuiet(o.quietWaitS) : Number.NaN
   log(`${label}: warm-up ${o.warmupS} s`)
-  await runLoad({ ...load, durationS: o.warmupS })
+  await closedLoad(o, { ...load, durationS: o.warmupS })
   await sleep(500)
   const pids = started.proc === undefined ? [] : processTree(started.proc.pid)
-  const originPids = processTree(origin.proc.pid)
+  const originPids = processTree((started.originProc ?? origin.proc).pid)
+  const children0 = reapedChildrenCpuSeconds(ticksPerSecond())
   const cpu0 = cpuSeconds(pids)
   const originCpu0 = cpuSeconds(originPids)
   const self0 = process.cpuUsage()
   const machine0 = machineBusySeconds()
   const t0 = performance.now()
   log(`${label}: measuring ${o.durationS} s`)
-  const result = await runLoad({ ...load, durationS: o.durationS })
+  const result = await closedLoad(o, { ...load, durationS: o.durationS })
   const wall = (performance.now() - t0) / 1000
+  // The harness's own CPU (autocannon runs in it) plus wrk's, a child that has just exited.
+  const loadgenChildren = reapedChildrenCpuSeconds(ticksPerSecond()) - children0
   const self = process.cpuUsage(self0)
   const cpu = cpuSeconds(pids) - cpu0
   const machine = machineBusySeconds() - machine0
   const originCpu = cpuSeconds(originPids) - originCpu0
-  const selfCpu = (self.user + self.system) / 1e6
+  const selfCpu = (self.user + self.system) / 1e6 + loadgenChildren
   const m: Measured = {
     url: load.url,
     result,
@@ -283,9 +376,15 @@ async function measure (o: Options, label: string, started: Started, origin: Ori
   }
   if (before >= QUIET_PERCENT) m.notes.push(`other processes used ${before.toFixed(0)} % of a core just before the warm-up`)
   if (m.backgroundCpuPercent > 10) m.notes.push(`processes outside the benchmark used ${m.backgroundCpuPercent.toFixed(0)} % of a core during the measurement`)
-  if (m.loadgenCpuPercent > 90) m.notes.push(`the load generator used ${m.loadgenCpuPercent.toFixed(0)} % of a core: this run is bounded by autocannon, not by what it measures`)
+  if (m.loadgenCpuPercent > 90) m.notes.push(`the load generator used ${m.loadgenCpuPercent.toFixed(0)} % of a core: this run is bounded by ${result.tool}, not by what it measures`)
   if (m.originCpuPercent > 80) m.notes.push(`the origin used ${m.originCpuPercent.toFixed(0)} % of a core: it may have limited this run`)
   if (result.errors > 0 || result.non2xx > 0) m.notes.push(`status codes: ${JSON.stringify(result.statusCodes)}, errors ${result.errors}, timeouts ${result.timeouts}`)
+  if (o.fixedRate > 0) {
+    const f = await fixedRatePhase(o, label, pids, load)
+    m.fixedRate = f
+    if (f.load.rps < o.fixedRate * 0.95) m.notes.push(`the fixed-rate phase reached ${Math.round(f.load.rps)} of ${o.fixedRate} req/s`)
+    if (f.load.errors + f.load.timeouts + f.load.non2xx > 0) m.notes.push(`fixed-rate phase: status codes ${JSON.stringify(f.load.statusCodes)}, errors ${f.load.errors}, timeouts ${f.load.timeouts}`)
+  }
   return m
 }
 
@@ -296,7 +395,11 @@ const LABELS: Record<ScenarioId, string> = {
   'fastify-proxy': '@fastify/http-proxy',
   nginx: 'nginx proxy (1 worker)',
   'figway-info': 'figway pass-through (logLevel info)',
-  'figway-sticky': 'figway sticky split 50/50'
+  'figway-sticky': 'figway sticky split 50/50',
+  'fast-gateway': 'fast-gateway',
+  'figway-grpc': 'figway REST→gRPC transcoding (unary)',
+  'figway-all': 'figway all features on (defaults, sticky split, tracing 0.05, info log)',
+  'figway-ratelimit': 'figway rate-limited route'
 }
 
 async function main (): Promise<number> {
@@ -309,8 +412,13 @@ async function main (): Promise<number> {
   }
   workDir = mkdtempSync(join(tmpdir(), 'figway-bench-'))
   const nginx = o.nginx ? findNginx() : undefined
-  const perScenario = (o.retries + 1) * (o.quietWaitS + 2 + o.warmupS + o.durationS) + 45
-  const limitS = o.rounds * o.scenarios.length * perScenario + 60
+  wrk = o.load === 'autocannon' ? undefined : findWrk()
+  if (o.load === 'wrk' && wrk === undefined) throw new Error('--load wrk: wrk is not installed (apt-get install wrk)')
+  log(`load generator: ${wrk === undefined ? `autocannon ${version('autocannon')}${o.load === 'auto' ? ' (wrk not installed)' : ''}` : `wrk ${wrk.version}, ${o.wrkThreads} thread${o.wrkThreads === 1 ? '' : 's'}`}`)
+  const fastGateway: FastGateway = o.fastGateway && o.scenarios.includes('fast-gateway') ? ensureFastGateway(log) : { ok: false, reason: o.fastGateway ? 'not selected' : 'disabled with --no-fast-gateway' }
+  const fixedS = o.fixedRate > 0 ? o.fixedDurationS + 1 : 0
+  const perScenario = (o.retries + 1) * (o.quietWaitS + 2 + o.warmupS + o.durationS + fixedS) + 45
+  const limitS = o.rounds * o.scenarios.length * perScenario + o.probes.length * (2 * (o.warmupS + o.durationS) + 60) + 60
   const watchdog = setTimeout(() => {
     log(`watchdog: still running after ${limitS} s; stopping`)
     void cleanup().finally(() => process.exit(1))
@@ -341,14 +449,53 @@ routes:
 
   // The collector for the tracing scenario: its own process, accepting and discarding.
   let sink: { proc: Managed, url: string } | undefined
-  if (o.scenarios.includes('figway-traced')) {
+  if (o.scenarios.includes('figway-traced') || o.scenarios.includes('figway-all')) {
     const proc = spawnManaged('otlp sink', process.execPath, [join(REPO, 'bench', 'otlp-sink.ts')], { cwd: REPO, pipeStdout: true, logFile: join(workDir!, 'otlp-sink.log') })
     const [port] = await readPorts(proc)
     await waitReady(proc, port!, `http://127.0.0.1:${port}/stats`)
     sink = { proc, url: `http://127.0.0.1:${port}` }
   }
 
+  const grpcRoutes = (port: number): string => `backends:
+  items-grpc:
+    grpc: 127.0.0.1:${port}
+    protos: [protos/bench/v1/items.proto]
+    services: [bench.v1.ItemService]
+routes:
+  - name: items
+    match: { path: /api/items/**, methods: [GET] }
+    to: items-grpc
+`
+  const rateLimited = passThrough + '    rateLimit: { requests: 100000000, per: 1s, key: ip }\n'
+
   const starters: Record<ScenarioId, () => Promise<Started>> = {
+    'figway-all': async () => await startFigway('figway-all', 'info', split, `{ exporter: otlp, endpoint: "${sink!.url}", sampleRatio: ${TRACED_SAMPLE_RATIO} }`),
+    'figway-grpc': async () => {
+      // The gRPC origin answers in its own process; the bench proto goes to routes/protos/.
+      const grpcOrigin = spawnManaged('grpc origin', process.execPath, [join(REPO, 'bench', 'grpc-origin.ts')], { cwd: REPO, pipeStdout: true, logFile: join(workDir!, 'grpc-origin.log') })
+      try {
+        const [port] = await readPorts(grpcOrigin)
+        const protos = join(workDir!, 'figway-grpc', 'routes', 'protos', 'bench', 'v1')
+        mkdirSync(protos, { recursive: true })
+        copyFileSync(join(REPO, 'bench', 'protos', 'bench', 'v1', 'items.proto'), join(protos, 'items.proto'))
+        return { ...await startFigway('figway-grpc', 'warn', grpcRoutes(port!)), originProc: grpcOrigin }
+      } catch (err) {
+        await stop(grpcOrigin)
+        throw err
+      }
+    },
+    'figway-ratelimit': async () => {
+      const refused = refusedAtLoad('figway-ratelimit', rateLimited)
+      if (refused !== undefined) throw new SkipScenario(`figway refuses rateLimit at load: ${refused.replace(/^.*?: /, '')}`)
+      return await startFigway('figway-ratelimit', 'warn', rateLimited)
+    },
+    'fast-gateway': async () => {
+      if (!fastGateway.ok) throw new SkipScenario(`fast-gateway: ${fastGateway.reason}`)
+      const proc = spawnManaged('fast-gateway', process.execPath, [join(REPO, 'bench', 'fast-gateway.ts'), fastGateway.dir, originUrl], { cwd: REPO, pipeStdout: true, logFile: join(workDir!, 'fast-gateway.log') })
+      const [port] = await readPorts(proc)
+      await waitReady(proc, port!, `http://127.0.0.1:${port}${REQUEST_PATH}`)
+      return { url: `http://127.0.0.1:${port}`, proc }
+    },
     direct: async () => ({ url: originUrl }),
     figway: async () => await startFigway('figway', 'warn', passThrough),
     'figway-traced': async () => await startFigway('figway-traced', 'warn', passThrough, `{ exporter: otlp, endpoint: "${sink!.url}", sampleRatio: ${TRACED_SAMPLE_RATIO} }`),
@@ -372,7 +519,7 @@ routes:
 
   // Rounds interleave the scenarios (A B C, A B C, ...) so slow drift on the machine spreads
   // over all of them; each scenario then shows its median round by req/s.
-  const rounds = new Map<ScenarioId, { runs: Measured[], notes: string[], failures: string[] }>()
+  const rounds = new Map<ScenarioId, { runs: Measured[], notes: string[], failures: string[], skipped?: string }>()
   for (const id of o.scenarios) rounds.set(id, { runs: [], notes: [], failures: [] })
   for (let round = 1; round <= o.rounds; round++) {
     if (o.rounds > 1) log(`round ${round} of ${o.rounds}`)
@@ -380,11 +527,12 @@ routes:
       const label = LABELS[id]
       const acc = rounds.get(id)!
       if (id === 'nginx' && nginx === undefined) continue
+      if (acc.skipped !== undefined) continue
       log(`${label}: starting`)
       let started: Started | undefined
       try {
         started = await starters[id]()
-        const users = id === 'figway-sticky' ? STICKY_USERS : undefined
+        const users = id === 'figway-sticky' || id === 'figway-all' ? STICKY_USERS : undefined
         await sanityCheck(started.url, users === undefined ? {} : { 'x-user-id': 'user-0' })
         const load = { url: started.url + REQUEST_PATH, connections: o.connections, users }
         // On a shared machine, measure again while other processes disturbed the run; keep the
@@ -412,14 +560,23 @@ routes:
           const shares = Object.entries(counts).sort().map(([b, n]) => `${b} ${((n / total) * 100).toFixed(1)} %`).join(', ')
           m.notes.push(`requests carry x-user-id cycling over ${STICKY_USERS.toLocaleString('en-US')} users; split observed in figway_requests_total: ${shares} of ${total.toLocaleString('en-US')}`)
         }
+        if (id === 'figway-grpc') m.notes.push('GET /api/items/42?view=compact bound to bench.v1.ItemService/GetItem (bench/protos/bench/v1/items.proto); the gRPC origin is bench/grpc-origin.ts (@grpc/grpc-js), counted as the origin')
+        if (id === 'figway-all') m.notes.push(`default policy (3 attempts, breaker, retry budget, bulkhead), metrics, tracing at sampleRatio ${TRACED_SAMPLE_RATIO} exported over OTLP/HTTP to a local sink that discards, sticky split 50/50 over ${STICKY_USERS.toLocaleString('en-US')} users, access log at info to a file`)
+        if (id === 'fast-gateway' && fastGateway.ok) m.notes.push(`fast-gateway ${fastGateway.version}, defaults${fastGateway.note === undefined ? '' : `; ${fastGateway.note}`}`)
         acc.runs.push(m)
         log(`${label}: ${Math.round(m.result.rps)} req/s, p99 ${m.result.latencyMs.p99.toFixed(2)} ms`)
       } catch (err) {
         const reason = (err as Error).message
+        if (err instanceof SkipScenario) {
+          log(`${label}: skipped (${reason})`)
+          acc.skipped = reason
+          continue
+        }
         log(`${label}: FAILED: ${reason}`)
         acc.failures.push(`round ${round}: ${reason.split('\n')[0]}`)
       } finally {
         if (started?.proc !== undefined) await stop(started.proc)
+        if (started?.originProc !== undefined) await stop(started.originProc)
       }
       await sleep(1_000)
     }
@@ -433,6 +590,10 @@ routes:
       const reason = o.nginx ? 'nginx is not installed' : 'disabled with --no-nginx'
       log(`${label}: skipped (${reason})`)
       results.push({ id, label, status: 'skipped', reason, notes: [] })
+      continue
+    }
+    if (acc.skipped !== undefined) {
+      results.push({ id, label, status: 'skipped', reason: acc.skipped, notes: [] })
       continue
     }
     if (acc.runs.length === 0) {
@@ -449,6 +610,7 @@ routes:
       url: m.url,
       load: m.result,
       proxy: m.proxy,
+      fixedRate: m.fixedRate,
       originCpuPercent: m.originCpuPercent,
       loadgenCpuPercent: m.loadgenCpuPercent,
       backgroundCpuPercent: m.backgroundCpuPercent,
@@ -463,6 +625,34 @@ routes:
       })),
       notes
     })
+  }
+
+  // Probes: after the scenarios, on the same origin.
+  const probes: ProbeResult[] = []
+  const probeDeps = {
+    durationS: o.durationS,
+    warmupS: o.warmupS,
+    connections: o.connections,
+    log,
+    load: runPaced,
+    startFigway: async (name: string) => await startFigway(name, 'warn', passThrough),
+    stop: async (m: Managed) => { await stop(m) }
+  }
+  for (const id of o.probes) {
+    const label = PROBE_LABELS[id]
+    try {
+      if (o.quietWaitS > 0) await waitForQuiet(o.quietWaitS)
+      if (id === 'half-rate') {
+        const max = results.find((r) => r.id === 'figway' && r.status === 'ok')?.load?.rps
+        if (max === undefined) { probes.push({ id, label, status: 'skipped', reason: 'needs the figway scenario in the same run' }); continue }
+        probes.push({ id, label, status: 'ok', halfRate: await halfRate(probeDeps, originUrl, REQUEST_PATH, max) })
+      } else {
+        probes.push({ id, label, status: 'ok', connections: await manyConnections(probeDeps, REQUEST_PATH, MANY_CONNECTIONS, o.fixedRate > 0 ? o.fixedRate : DEFAULT_FIXED_RATE) })
+      }
+    } catch (err) {
+      log(`${label}: FAILED: ${(err as Error).message}`)
+      probes.push({ id, label, status: 'failed', reason: (err as Error).message.split('\n')[0] })
+    }
   }
   await stop(origin.proc)
   if (sink !== undefined) await stop(sink.proc)
@@ -482,20 +672,28 @@ routes:
         '@fastify/http-proxy': version('@fastify/http-proxy'),
         fastify: version('fastify'),
         undici: version('undici'),
-        nginx: nginx?.version ?? 'not installed'
+        nginx: nginx?.version ?? 'not installed',
+        wrk: wrk?.version ?? (o.load === 'autocannon' ? 'not used' : 'not installed'),
+        'fast-gateway': fastGateway.ok ? fastGateway.version : 'not installed',
+        '@grpc/grpc-js': version('@grpc/grpc-js')
       },
+      load: wrk === undefined ? { tool: 'autocannon', version: version('autocannon'), threads: null } : { tool: 'wrk', version: wrk.version, threads: o.wrkThreads },
+      fixedRate: o.fixedRate > 0 ? { rate: o.fixedRate, durationS: o.fixedDurationS, tool: 'paced' } : undefined,
       quietWaitS: o.quietWaitS,
       retries: o.retries,
       rounds: o.rounds
     },
     scenarios: results,
-    ratios: computeRatios(results)
+    ratios: computeRatios(results),
+    probes
   }
+  let previous: Report | undefined
+  try { if (existsSync(o.out)) previous = JSON.parse(readFileSync(o.out, 'utf8')) as Report } catch { log(`${o.out}: not a previous report; nothing to compare with`) }
   mkdirSync(dirname(o.out), { recursive: true })
   writeFileSync(o.out, JSON.stringify(report, null, 2) + '\n')
-  process.stdout.write(markdown(report))
+  process.stdout.write(markdown(report) + extras(report, previous))
   log(`JSON written to ${o.out}`)
-  return results.some((r) => r.status === 'failed') ? 1 : 0
+  return results.some((r) => r.status === 'failed') || probes.some((p) => p.status === 'failed') ? 1 : 0
 }
 
 process.on('exit', cleanupSync)
