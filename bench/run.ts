@@ -24,7 +24,7 @@ const SCENARIOS = ['direct', 'figway', 'figway-traced', 'fastify-proxy', 'fast-g
 type ScenarioId = typeof SCENARIOS[number]
 const STICKY_USERS = 10_000
 /** The fixed rate of the CPU-per-request phase: well under what every proxy here sustains. */
-const DEFAULT_FIXED_RATE = 2_000
+const DEFAULT_FIXED_RATE = 1_000
 /** Client connections of the connections-1k probe. */
 const MANY_CONNECTIONS = 1_000
 /** figway's default telemetry.tracing.sampleRatio: what the tracing scenario measures. */
