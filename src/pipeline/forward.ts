@@ -252,7 +252,7 @@ export class Forwarding implements AttemptOwner {
       else md.remove('tracestate')
       const now = performance.now()
       const perTry = this.#policy.perTryTimeoutMs > 0 ? this.#policy.perTryTimeoutMs : Infinity
-      a.start(deps.grpc.client(b), g.message, md, Math.min(perTry, this.#deadlineAt - now), this.#clientDeadlineAt - now)
+      a.start(deps.grpc.channel(b), g.message, md, Math.min(perTry, this.#deadlineAt - now), this.#clientDeadlineAt - now)
       return
     }
     const attempt = new Attempt(this, b, guard, settler, this.#policy.perTryTimeoutMs)

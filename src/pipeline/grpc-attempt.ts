@@ -12,7 +12,9 @@
  * A server stream commits on its first message (NDJSON, one message per line); an error
  * after that ends the stream with an `{"error":{...}}` line.
  */
-import { status as Code, type Client, type ClientReadableStream, type ClientUnaryCall, type Metadata, type StatusObject } from '@grpc/grpc-js'
+import { status as Code, type Metadata, type StatusObject } from '@grpc/grpc-js'
+import type { Channel } from '@grpc/grpc-js/build/src/channel.js'
+import type { Call, InterceptingListener, MessageContext } from '@grpc/grpc-js/build/src/call-interface.js'
 import type { AttemptSettler } from '../resilience/breaker.ts'
 import type { BackendGuard } from '../resilience/guards.ts'
 import type { Backend } from '../routing/table.ts'
@@ -24,7 +26,7 @@ import type { AttemptOwner, UpstreamAttempt } from './attempt.ts'
 
 type Headers = Record<string, string | string[] | undefined>
 
-const identity = (b: Buffer): Buffer => b
+const NO_CONTEXT: MessageContext = {}
 const NDJSON = 'application/x-ndjson'
 const NEWLINE = Buffer.from('\n')
 
@@ -37,20 +39,21 @@ const SKIP_METADATA = new Set(['content-type', 'te', 'user-agent', 'date', 'grpc
  */
 export const METADATA_HEADERS = ['authorization', 'baggage'] as const
 
-export class GrpcAttempt implements UpstreamAttempt {
+export class GrpcAttempt implements UpstreamAttempt, InterceptingListener {
   readonly owner: AttemptOwner
   readonly backend: Backend
   readonly guard: BackendGuard
   readonly #settler: AttemptSettler
   readonly #spec: GrpcSpec
   readonly #call: GrpcCall
-  #rpc: ClientUnaryCall | ClientReadableStream<Buffer> | null = null
+  #rpc: Call | null = null
+  #reading = false
+  #paused = false
   /** The attempt's CLIENT span, set by the Forwarding that launched it; ends with the slot's release. */
   span: AttemptSpan | null = null
   #initial: Metadata | null = null
   #value: Buffer | undefined = undefined
   #status: StatusObject | null = null
-  #ended = false
   /** performance.now() when figway's own deadline for this attempt passes (per-try or whole). */
   #ownDeadlineAt = Infinity
   /** performance.now() when the call's deadline (the smaller one) passes. */
@@ -75,29 +78,36 @@ export class GrpcAttempt implements UpstreamAttempt {
    * whole timeout), `clientMs` what is left of the client's grpc-timeout; the backend gets
    * the smaller.
    */
-  start (client: Client, message: Buffer, metadata: Metadata, ownMs: number, clientMs: number): void {
+  start (channel: Channel, message: Buffer, metadata: Metadata, ownMs: number, clientMs: number): void {
     const ms = Math.min(ownMs, clientMs)
-    const options = ms === Infinity ? {} : { deadline: Date.now() + Math.max(ms, 1) }
     if (ownMs <= clientMs) this.#ownDeadlineAt = performance.now() + ownMs
     if (ms !== Infinity) this.#callDeadlineAt = performance.now() + ms
     const method = this.#call.method
-    if (method.serverStreaming) {
-      const s = client.makeServerStreamRequest(method.path, identity, identity, message, metadata, options)
-      this.#rpc = s
-      s.on('metadata', (md: Metadata) => { this.#initial = md })
-      s.on('data', (m: Buffer) => this.#message(m))
-      // Errors arrive as the status too; the 'error' event only needs a listener.
-      s.on('error', () => {})
-      // The status can come before messages still buffered (paused for backpressure): finish
-      // once both the status and the end of the messages are in.
-      s.on('status', (st: StatusObject) => { this.#status = st; if (this.#ended) this.#finish() })
-      s.on('end', () => { this.#ended = true; if (this.#status !== null) this.#finish() })
-    } else {
-      const c = client.makeUnaryRequest(method.path, identity, identity, message, metadata, options, (_err, value) => { this.#value = value })
-      this.#rpc = c
-      c.on('metadata', (md: Metadata) => { this.#initial = md })
-      c.on('status', (st: StatusObject) => { this.#status = st; this.#finish() })
-    }
+    // The channel's own call, below grpc-js's Client: messages are bytes already (the
+    // transcoder encoded them), reads are asked for one at a time (backpressure for a
+    // stream), and nothing per call captures a stack or builds an event emitter.
+    const call = channel.createCall(method.path, ms === Infinity ? Infinity : Date.now() + Math.max(ms, 1), undefined, null, undefined)
+    this.#rpc = call
+    call.start(metadata, this)
+    call.sendMessageWithContext(NO_CONTEXT, message)
+    call.halfClose()
+    this.#reading = true
+    call.startRead()
+  }
+
+  // InterceptingListener: what the call reports.
+  onReceiveMetadata (md: Metadata): void { this.#initial = md }
+
+  onReceiveMessage (m: Buffer): void {
+    this.#reading = false
+    if (!this.#call.method.serverStreaming) { this.#value = m; return }
+    this.#message(m)
+    if (!this.#paused && !this.done) { this.#reading = true; this.#rpc?.startRead() }
+  }
+
+  onReceiveStatus (st: StatusObject): void {
+    this.#status = st
+    this.#finish()
   }
 
   settle (ok: boolean, err?: Error): void {
@@ -116,11 +126,14 @@ export class GrpcAttempt implements UpstreamAttempt {
   abort (reason: Error): void {
     this.done = true
     this.#release(reason)
-    this.#rpc?.cancel()
+    this.#rpc?.cancelWithStatus(Code.CANCELLED, 'Cancelled by figway')
   }
 
-  pause (): void { (this.#rpc as ClientReadableStream<Buffer> | null)?.pause() }
-  resume (): void { (this.#rpc as ClientReadableStream<Buffer> | null)?.resume() }
+  pause (): void { this.#paused = true }
+  resume (): void {
+    this.#paused = false
+    if (!this.#reading && !this.done && this.#status === null) { this.#reading = true; this.#rpc?.startRead() }
+  }
 
   #release (err?: Error): void {
     if (this.#released) return
@@ -223,7 +236,7 @@ export class GrpcAttempt implements UpstreamAttempt {
 
   /** The backend sent bytes that do not decode as its response type. */
   #broken (err: Error): void {
-    this.#rpc?.cancel()
+    this.#rpc?.cancelWithStatus(Code.CANCELLED, 'Cancelled by figway')
     this.#fail('reset', new Error(`gRPC response does not decode as ${this.#call.method.output.typeName}: ${err.message}`))
   }
 

@@ -5,6 +5,7 @@
  * Messages are already encoded by the transcoder, so the channel moves bytes only.
  */
 import { Client, credentials, type ChannelOptions } from '@grpc/grpc-js'
+import type { Channel } from '@grpc/grpc-js/build/src/channel.js'
 import type { Backend, RouteTable } from '../routing/table.ts'
 
 /** Keepalive pings find dead connections behind NAT and load balancers; reconnects back off. */
@@ -26,7 +27,11 @@ export class GrpcUpstreams {
   #clients = new Map<string, Client>()
 
   /** The channel for a gRPC backend; created on first use. */
-  client (b: Backend): Client {
+  channel (b: Backend): Channel {
+    return this.#client(b).getChannel()
+  }
+
+  #client (b: Backend): Client {
     let c = this.#clients.get(b.fingerprint)
     if (c === undefined) {
       const spec = b.grpc!
