@@ -3,7 +3,7 @@
  * store and its watcher, pools, metrics. No listen() and no process handling here: that is
  * main.ts, so tests can run many gateways in one process.
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import { createServer, type Server, type ServerResponse } from 'node:http'
 import { BlockList, isIP, type Socket } from 'node:net'
 import Fastify, { type FastifyInstance } from 'fastify'
 import type { GatewayConfig } from './config/load.ts'
@@ -70,7 +70,6 @@ export const TRACE_FLUSH_TIMEOUT_MS = 5_000
 /** How often Node's HTTP server checks headersTimeout and requestTimeout: their precision. */
 const LIMITS_CHECK_INTERVAL_MS = 1_000
 
-const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS', 'TRACE']
 
 export async function createGateway (config: GatewayConfig, opts: GatewayOptions = {}): Promise<Gateway> {
   const logger = opts.logger ?? createLogger(config.telemetry.logLevel, config.telemetry.serviceName)
@@ -147,9 +146,12 @@ export async function createGateway (config: GatewayConfig, opts: GatewayOptions
   }
 
   let server: Server | undefined
+  // The data port's requests go straight from node:http to the pipeline: every one is
+  // proxied, so Fastify's router, request objects and hooks would only add cost per request.
+  // Fastify still owns the server's lifecycle (listen, close) and its client errors.
   const data = Fastify({
     logger: false,
-    serverFactory: (handler) => {
+    serverFactory: () => {
       server = createServer({
         maxHeaderSize: config.limits.headerBytes,
         headersTimeout: config.limits.headersTimeout,
@@ -160,7 +162,7 @@ export async function createGateway (config: GatewayConfig, opts: GatewayOptions
         connectionsCheckingInterval: LIMITS_CHECK_INTERVAL_MS,
         // Parse strictly: CL+TE, duplicate Content-Length and bad chunking are 400s (spec §4).
         insecureHTTPParser: false
-      }, handler)
+      }, handle)
       return server
     },
     return503OnClosing: false,
@@ -204,23 +206,8 @@ export async function createGateway (config: GatewayConfig, opts: GatewayOptions
         logger.info({ msg: 'access', traceId, status, code, peer: socket.remoteAddress, detail: err.code }, 'access')
       }
       socket.destroySoon()
-    },
-    // Fastify refused the URL itself (for example bad percent-encoding): the pipeline answers
-    // it like any other request, with its own problem+json.
-    frameworkErrors: (_err, req, reply) => {
-      reply.hijack()
-      handle(req.raw, reply.raw)
     }
   })
-  // Bodies stream through untouched: no parser consumes them.
-  data.removeAllContentTypeParsers()
-  data.addContentTypeParser('*', (_req, _payload, done) => { done(null) })
-  const route = (request: { raw: IncomingMessage }, reply: { hijack: () => void, raw: ServerResponse }): void => {
-    reply.hijack()
-    handle(request.raw, reply.raw)
-  }
-  data.route({ method: METHODS, url: '/*', handler: route })
-  data.setNotFoundHandler(route)
 
   const ops = createOpsServer(deps, { reload })
 
