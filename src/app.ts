@@ -33,6 +33,11 @@ export interface GatewayOptions {
   readonly watch?: boolean
   readonly watchPollMs?: number
   readonly weights?: WeightSource
+  /**
+   * This gateway is the process's only one (`figway serve`): tracing starts the
+   * process-wide NodeSDK. Default false: gateways embedded side by side keep their own.
+   */
+  readonly processTelemetry?: boolean
   /** Process metrics (default true); tests running many gateways turn them off. */
   readonly defaultMetrics?: boolean
 }
@@ -129,7 +134,7 @@ export async function createGateway (config: GatewayConfig, opts: GatewayOptions
   const first = await store.reload('startup')
   if (!first.ok) throw new ConfigError([...first.issues])
 
-  const tracing = new Tracing(resolveTracing(config.telemetry, opts.env ?? {}), logger)
+  const tracing = new Tracing(resolveTracing(config.telemetry, opts.env ?? {}), logger, opts.processTelemetry === true)
   const deps: PipelineDeps = { config, store, weights, upstreams, grpc, guards, metrics, tracing, logger, state, trustedPeer: trustPredicate(config.trustedProxies) }
   const handle = createPipeline(deps)
 

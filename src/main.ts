@@ -38,7 +38,7 @@ export async function serve (configFile: string, opts: ServeOptions = {}): Promi
   process.on('SIGTERM', () => stop('SIGTERM'))
   process.on('SIGINT', () => stop('SIGINT'))
   process.on('SIGHUP', () => { live.gw?.reload('SIGHUP').catch(() => {}) })
-  const gw = await createGateway(config, { logger, env: process.env })
+  const gw = await createGateway(config, { logger, env: process.env, processTelemetry: true })
   live.gw = gw
   if (stopping) { await gw.close(); process.exit(0) }
   if (opts.start === undefined) await gw.listen()

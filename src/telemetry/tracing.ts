@@ -5,10 +5,12 @@
  * line and every problem+json body names one.
  *
  * Two modes, fixed at start (tracing-config.ts decides which):
- * - exporting: an OpenTelemetry SDK TracerProvider owned by this gateway, parent-based ratio
- *   sampling, batched OTLP/HTTP export. It is not registered as the process-global provider,
- *   so several gateways in one process (tests, embedding) never share or tear down each
- *   other's, and no auto-instrumentation runs: the pipeline creates its spans itself. The
+ * - exporting: parent-based ratio sampling, batched OTLP/HTTP export. `figway serve` (one
+ *   gateway per process) starts @opentelemetry/sdk-node's NodeSDK with figway's sampler,
+ *   ids and span processor, and takes its tracer from the global API. A gateway embedded
+ *   beside others in one process (tests, embedding) gets a TracerProvider of its own that is
+ *   not registered globally, so gateways never share or tear down each other's. Either way
+ *   no auto-instrumentation runs: the pipeline creates its spans itself. The
  *   sampling decision is taken before the SDK is called, so only sampled requests create
  *   SDK objects; the others cost what propagation alone costs.
  * - propagating only (no endpoint, `exporter: none`): no SDK objects at all. Ids come from a
@@ -23,7 +25,8 @@ import { createTraceState, ROOT_CONTEXT, SamplingDecision, SpanKind, SpanStatusC
 import { OTLPTraceExporter as OtlpJsonExporter } from '@opentelemetry/exporter-trace-otlp-http'
 import { OTLPTraceExporter as OtlpProtoExporter } from '@opentelemetry/exporter-trace-otlp-proto'
 import { defaultResource, resourceFromAttributes } from '@opentelemetry/resources'
-import { AlwaysOffSampler, AlwaysOnSampler, BatchSpanProcessor, ParentBasedSampler, TraceIdRatioBasedSampler, TracerProvider, type Sampler, type SpanExporter } from '@opentelemetry/sdk-trace'
+import { NodeSDK } from '@opentelemetry/sdk-node'
+import { AlwaysOffSampler, AlwaysOnSampler, BatchSpanProcessor, ParentBasedSampler, TraceIdRatioBasedSampler, TracerProvider, type IdGenerator, type Sampler, type SpanExporter, type SpanProcessor } from '@opentelemetry/sdk-trace'
 import type { Logger } from './logger.ts'
 import type { ExportSettings, SamplerKind, TracingSettings } from './tracing-config.ts'
 
@@ -171,7 +174,8 @@ function fail (span: Span, type: string, err: Error | null | undefined): void {
 export class Tracing {
   /** True when spans are recorded and exported. */
   readonly exporting: boolean
-  readonly #provider: TracerProvider | null
+  /** What flushes and shuts down: this gateway's provider, or the process's NodeSDK. */
+  readonly #provider: { forceFlush: () => Promise<void>, shutdown: () => Promise<void> } | null
   readonly #tracer: Tracer | null
   /** Decides for a trace without a parent (or for any trace when not parent-based). */
   readonly #root: Sampler
@@ -181,7 +185,8 @@ export class Tracing {
   #nextTraceId = ''
   readonly #hosts = new WeakMap<TracedBackend, { address: string, port: number }>()
 
-  constructor (settings: TracingSettings, logger: Logger) {
+  /** `processSdk`: this gateway is the process's only one (`figway serve`): start NodeSDK, global. */
+  constructor (settings: TracingSettings, logger: Logger, processSdk = false) {
     for (const w of settings.warnings) logger.warn({ tracing: true }, w)
     const s = settings.sampler
     this.#parentBased = s.startsWith('parentbased_')
@@ -194,29 +199,39 @@ export class Tracing {
       return
     }
     this.exporting = true
-    this.#provider = new TracerProvider({
-      // The same decision as #sampled() makes first; the SDK only sees sampled traces.
-      sampler: makeSampler(s, settings.ratio),
-      resource: defaultResource().merge(resourceFromAttributes(settings.resource)),
-      idGenerator: {
-        generateTraceId: () => {
-          const id = this.#nextTraceId
-          if (id === '') return newTraceId()
-          this.#nextTraceId = ''
-          return id
-        },
-        generateSpanId: newSpanId
+    // The same decision as #sampled() makes first; the SDK only sees sampled traces.
+    const sampler = makeSampler(s, settings.ratio)
+    const resource = defaultResource().merge(resourceFromAttributes(settings.resource))
+    const idGenerator: IdGenerator = {
+      generateTraceId: () => {
+        const id = this.#nextTraceId
+        if (id === '') return newTraceId()
+        this.#nextTraceId = ''
+        return id
       },
-      spanProcessors: [new BatchSpanProcessor({
-        exporter: new LoggedExporter(makeExporter(ex), logger, ex.url),
-        scheduledDelayMillis: ex.delayMs,
-        exportTimeoutMillis: ex.batchTimeoutMs,
-        maxQueueSize: ex.maxQueueSize,
-        maxExportBatchSize: ex.maxBatchSize
-      })]
+      generateSpanId: newSpanId
+    }
+    const processor: SpanProcessor = new BatchSpanProcessor({
+      exporter: new LoggedExporter(makeExporter(ex), logger, ex.url),
+      scheduledDelayMillis: ex.delayMs,
+      exportTimeoutMillis: ex.batchTimeoutMs,
+      maxQueueSize: ex.maxQueueSize,
+      maxExportBatchSize: ex.maxBatchSize
     })
-    this.#tracer = this.#provider.getTracer('figway')
-    logger.info({ endpoint: ex.url, protocol: ex.protocol, sampler: s, ratio: settings.ratio }, 'tracing: exporting spans over OTLP/HTTP')
+    if (processSdk) {
+      // Only traces: no instrumentations, resource detectors, log or metric pipelines (the
+      // metrics are prom-client's on the ops port), no global propagator (figway writes its
+      // traceparent itself).
+      const sdk = new NodeSDK({ sampler, resource, idGenerator, spanProcessors: [processor], instrumentations: [], autoDetectResources: false, resourceDetectors: [], textMapPropagator: null, logRecordProcessors: [], metricReaders: [] })
+      sdk.start()
+      this.#provider = { forceFlush: async () => await processor.forceFlush(), shutdown: async () => await sdk.shutdown() }
+      this.#tracer = trace.getTracer('figway')
+    } else {
+      const provider = new TracerProvider({ sampler, resource, idGenerator, spanProcessors: [processor] })
+      this.#provider = provider
+      this.#tracer = provider.getTracer('figway')
+    }
+    logger.info({ endpoint: ex.url, protocol: ex.protocol, sampler: s, ratio: settings.ratio, sdk: processSdk ? 'NodeSDK' : 'TracerProvider' }, 'tracing: exporting spans over OTLP/HTTP')
   }
 
   /** Stage accept: continue the client's trace or start one; open the SERVER span. */
