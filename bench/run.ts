@@ -20,7 +20,7 @@ import { extras } from './lib/summary.ts'
 import { findWrk, reapedChildrenCpuSeconds, runWrk, stopWrk } from './lib/wrk.ts'
 
 const REPO = resolve(import.meta.dirname, '..')
-const SCENARIOS = ['direct', 'figway', 'figway-traced', 'fastify-proxy', 'fast-gateway', 'nginx', 'figway-info', 'figway-sticky', 'figway-grpc', 'figway-all', 'figway-ratelimit'] as const
+const SCENARIOS = ['direct', 'floor', 'figway', 'figway-traced', 'fastify-proxy', 'fast-gateway', 'nginx', 'figway-info', 'figway-sticky', 'figway-grpc', 'figway-all', 'figway-ratelimit'] as const
 type ScenarioId = typeof SCENARIOS[number]
 const STICKY_USERS = 10_000
 /** The fixed rate of the CPU-per-request phase: well under what every proxy here sustains. */
@@ -393,6 +393,7 @@ const LABELS: Record<ScenarioId, string> = {
   figway: 'figway pass-through (logLevel warn)',
   'figway-traced': `figway pass-through, tracing at sampleRatio ${TRACED_SAMPLE_RATIO} (OTLP to a sink)`,
   'fastify-proxy': '@fastify/http-proxy',
+  floor: 'node:http + undici floor (no features)',
   nginx: 'nginx proxy (1 worker)',
   'figway-info': 'figway pass-through (logLevel info)',
   'figway-sticky': 'figway sticky split 50/50',
@@ -503,6 +504,12 @@ routes:
     'figway-sticky': async () => await startFigway('figway-sticky', 'warn', split),
     'fastify-proxy': async () => {
       const proc = spawnManaged('@fastify/http-proxy', process.execPath, [join(REPO, 'bench', 'fastify-proxy.ts'), originUrl], { cwd: REPO, pipeStdout: true, logFile: join(workDir!, 'fastify-proxy.log') })
+      const [port] = await readPorts(proc)
+      await waitReady(proc, port!, `http://127.0.0.1:${port}${REQUEST_PATH}`)
+      return { url: `http://127.0.0.1:${port}`, proc }
+    },
+    floor: async () => {
+      const proc = spawnManaged('floor proxy', process.execPath, [join(REPO, 'bench', 'floor-proxy.ts'), originUrl], { cwd: REPO, pipeStdout: true, logFile: join(workDir!, 'floor-proxy.log') })
       const [port] = await readPorts(proc)
       await waitReady(proc, port!, `http://127.0.0.1:${port}${REQUEST_PATH}`)
       return { url: `http://127.0.0.1:${port}`, proc }

@@ -8,7 +8,7 @@ import type { ProbeResult } from './probes.ts'
 import type { Report, ScenarioResult } from './report.ts'
 
 /** Scenarios that are not figway: the baselines every figway scenario is compared with. */
-export const BASELINES = ['direct', 'nginx', 'fastify-proxy', 'fast-gateway'] as const
+export const BASELINES = ['direct', 'nginx', 'fastify-proxy', 'fast-gateway', 'floor'] as const
 
 const fmt = (n: number, digits = 2): string => n.toFixed(digits)
 const int = (n: number): string => Math.round(n).toLocaleString('en-US')

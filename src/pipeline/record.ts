@@ -20,7 +20,8 @@ export function record (deps: PipelineDeps, ex: Exchange): void {
   const backend = ex.backend?.name ?? ''
   deps.metrics.request(route, backend, ex.method, ex.status, seconds)
   deps.tracing.endServer(ex)
-  deps.logger.info({
+  // The line's object is built only when it will be written (logLevel warn and above skip it).
+  if (deps.logger.isLevelEnabled('info')) deps.logger.info({
     msg: 'access',
     reqId: ex.reqId,
     traceId: ex.traceId,
