@@ -20,6 +20,7 @@ const host = new URL(upstream).host
 
 const server = createServer({ keepAliveTimeout: 72_000 }, (req, res) => {
   const handler: Dispatcher.DispatchHandler = {
+    onRequestStart () {},
     onResponseStart (_c, status, headers) { res.writeHead(status, headers as Record<string, string>) },
     onResponseData (_c, chunk) { res.write(chunk) },
     onResponseEnd () { res.end() },
