@@ -59,7 +59,9 @@ t.test('perTryTimeout fires within 10 ms and a GET is retried on a healthy attem
     t.ok(first.closedAt !== undefined, `${path}: the gateway closed the hanging attempt`)
     const fired = first.closedAt! - first.at
     const gap = second.at - first.at
-    t.ok(fired >= PER_TRY - 1, `${path}: the hanging attempt was not given up early (${fired.toFixed(1)} ms ≥ ${PER_TRY} ms)`)
+    // The per-try clock starts when figway dispatches; the backend's clock when the request
+    // arrives, which on a loaded machine can be a few ms later: the contract's 10 ms applies.
+    t.ok(fired >= PER_TRY - 10, `${path}: the hanging attempt was not given up early (${fired.toFixed(1)} ms ≥ ${PER_TRY} − 10 ms)`)
     t.ok(gap >= PER_TRY - 1, `${path}: the retry came no sooner than perTryTimeout (${gap.toFixed(1)} ms)`)
     t.match(await accessLine(g, path), { status: 200, attempts: 2, backend: 'b', code: '' })
     perTry.push(fired)
