@@ -6,12 +6,19 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Context, Span } from '@opentelemetry/api'
 import type { Backend, Route } from '../routing/table.ts'
 
-/** Each response's exchange, for errors that arrive on the connection rather than the request (app.ts). */
-const byResponse = new WeakMap<ServerResponse, Exchange>()
+/**
+ * Each response's exchange, for errors that arrive on the connection rather than the request
+ * (app.ts): a property of the response, not a WeakMap entry. V8's minor GC keeps a WeakMap
+ * entry whose key is young alive, so every request's whole object graph (keyed by its
+ * response) survived the scavenges and was promoted: scavenges of 10–25 ms and an old
+ * generation growing until a mark-compact.
+ */
+const EXCHANGE = Symbol('figway.exchange')
+type WithExchange = ServerResponse & { [EXCHANGE]?: Exchange }
 
 /** The exchange a response belongs to, if the pipeline has it. */
 export function exchangeOf (res: ServerResponse): Exchange | undefined {
-  return byResponse.get(res)
+  return (res as WithExchange)[EXCHANGE]
 }
 
 export class Exchange {
@@ -65,6 +72,6 @@ export class Exchange {
     this.attempts = 0
     this.fallback = ''
     this.done = false
-    byResponse.set(res, this)
+    ;(res as WithExchange)[EXCHANGE] = this
   }
 }

@@ -22,7 +22,7 @@ import type { AttemptSpan } from '../telemetry/tracing.ts'
 import type { GrpcCall, GrpcSpec } from '../transcode/backend.ts'
 import { encodeResponse, httpStatusOf, statusJson } from '../transcode/response.ts'
 import { UpstreamTimeoutError } from '../upstream/errors.ts'
-import type { AttemptOwner, UpstreamAttempt } from './attempt.ts'
+import { DETACHED, type AttemptOwner, type UpstreamAttempt } from './attempt.ts'
 
 type Headers = Record<string, string | string[] | undefined>
 
@@ -40,7 +40,7 @@ const SKIP_METADATA = new Set(['content-type', 'te', 'user-agent', 'date', 'grpc
 export const METADATA_HEADERS = ['authorization', 'baggage'] as const
 
 export class GrpcAttempt implements UpstreamAttempt, InterceptingListener {
-  readonly owner: AttemptOwner
+  owner: AttemptOwner
   readonly backend: Backend
   readonly guard: BackendGuard
   readonly #settler: AttemptSettler
@@ -127,6 +127,7 @@ export class GrpcAttempt implements UpstreamAttempt, InterceptingListener {
     this.done = true
     this.#release(reason)
     this.#rpc?.cancelWithStatus(Code.CANCELLED, 'Cancelled by figway')
+    this.#detach()
   }
 
   pause (): void { this.#paused = true }
@@ -226,12 +227,20 @@ export class GrpcAttempt implements UpstreamAttempt, InterceptingListener {
     this.done = true
     this.#release()
     this.owner.end(this)
+    this.#detach()
+  }
+
+  /** Nothing more reaches the owner: drop the references to the request (see DETACHED). */
+  #detach (): void {
+    this.owner = DETACHED
+    this.span = null
   }
 
   #fail (kind: 'connect_error' | 'timeout' | 'reset', err: Error): void {
     this.done = true
     this.#release(err)
     this.owner.failed(this, kind, err)
+    this.#detach()
   }
 
   /** The backend sent bytes that do not decode as its response type. */
