@@ -57,18 +57,17 @@ export const DETACHED: AttemptOwner = Object.freeze({
   requestSent: () => {}
 })
 
-export class Attempt implements Dispatcher.DispatchHandler, UpstreamAttempt {
+/**
+ * What HTTP and gRPC attempts share: the owner link, the breaker verdict (given once), the
+ * bulkhead slot (freed once, ending the CLIENT span) and letting go of the request at the end.
+ */
+export class AttemptCore {
   owner: AttemptOwner
   readonly backend: Backend
   readonly guard: BackendGuard
   readonly #settler: AttemptSettler
-  controller: Controller | null = null
   /** The attempt's CLIENT span, set by the Forwarding that launched it; ends with the slot's release. */
   span: AttemptSpan | null = null
-  /** The response status, once it arrived. */
-  #status = 0
-  #abortReason: Error | null = null
-  #perTry: NodeJS.Timeout | null = null
   /** Headers were passed to the client. */
   committed = false
   /** Nothing more of this attempt reaches the owner. */
@@ -76,21 +75,12 @@ export class Attempt implements Dispatcher.DispatchHandler, UpstreamAttempt {
   #settled = false
   #released = false
 
-  constructor (owner: AttemptOwner, backend: Backend, guard: BackendGuard, settler: AttemptSettler, perTryMs: number) {
+  constructor (owner: AttemptOwner, backend: Backend, guard: BackendGuard, settler: AttemptSettler) {
     this.owner = owner
     this.backend = backend
     this.guard = guard
     this.#settler = settler
     guard.inflight++
-    if (perTryMs > 0) {
-      this.#perTry = setTimeout(() => {
-        if (this.done || this.committed) return
-        const err = new UpstreamTimeoutError('perTry', perTryMs)
-        const owner = this.owner
-        this.abort(err)
-        owner.failed(this, 'timeout', err)
-      }, perTryMs)
-    }
   }
 
   /** Settles the breaker once: success for < 500, failure otherwise. */
@@ -111,13 +101,43 @@ export class Attempt implements Dispatcher.DispatchHandler, UpstreamAttempt {
   /**
    * Frees the attempt's bulkhead slot once, when nothing more of it is in flight: its response
    * ended or failed, or it was abandoned. A response still streaming its body holds the slot.
+   * The CLIENT span ends with `status` (HTTP status or gRPC code).
    */
-  #release (err?: Error): void {
+  protected releaseSlot (status: number, err?: Error): void {
     if (this.#released) return
     this.#released = true
     this.guard.inflight--
-    this.span?.end(this.#status, err)
+    this.span?.end(status, err)
   }
+
+  /** Nothing more reaches the owner: drop the references to the request (see DETACHED). */
+  protected detach (): void {
+    this.owner = DETACHED
+    this.span = null
+  }
+}
+
+export class Attempt extends AttemptCore implements Dispatcher.DispatchHandler, UpstreamAttempt {
+  controller: Controller | null = null
+  /** The response status, once it arrived. */
+  #status = 0
+  #abortReason: Error | null = null
+  #perTry: NodeJS.Timeout | null = null
+
+  constructor (owner: AttemptOwner, backend: Backend, guard: BackendGuard, settler: AttemptSettler, perTryMs: number) {
+    super(owner, backend, guard, settler)
+    if (perTryMs > 0) {
+      this.#perTry = setTimeout(() => {
+        if (this.done || this.committed) return
+        const err = new UpstreamTimeoutError('perTry', perTryMs)
+        const owner = this.owner
+        this.abort(err)
+        owner.failed(this, 'timeout', err)
+      }, perTryMs)
+    }
+  }
+
+  #release (err?: Error): void { this.releaseSlot(this.#status, err) }
 
   /** Abandons the attempt: no more callbacks reach the owner; the dispatch is aborted. */
   abort (reason: Error): void {
@@ -129,7 +149,7 @@ export class Attempt implements Dispatcher.DispatchHandler, UpstreamAttempt {
     } else {
       this.#abortReason = reason
     }
-    this.#detach()
+    this.detach()
   }
 
   pause (): void { this.controller?.pause() }
@@ -177,16 +197,15 @@ export class Attempt implements Dispatcher.DispatchHandler, UpstreamAttempt {
     this.done = true
     this.#release()
     this.owner.end(this)
-    this.#detach()
+    this.detach()
   }
 
-  /** Nothing more reaches the owner: drop the references to the request (see DETACHED). */
-  #detach (): void {
-    this.owner = DETACHED
-    this.span = null
+  protected override detach (): void {
+    super.detach()
     // undici's controller leads back to its request state, which the handler must not keep.
     this.controller = null
   }
+
 
   onResponseError (_controller: Controller, err: Error): void {
     if (this.done) return
@@ -198,6 +217,6 @@ export class Attempt implements Dispatcher.DispatchHandler, UpstreamAttempt {
       ? 'connect_error'
       : outcome === 'upstream_timeout' ? 'timeout' : outcome === 'client_closed' ? 'cancelled' : 'reset'
     this.owner.failed(this, kind, err)
-    this.#detach()
+    this.detach()
   }
 }

@@ -18,11 +18,10 @@ import type { Call, InterceptingListener, MessageContext } from '@grpc/grpc-js/b
 import type { AttemptSettler } from '../resilience/breaker.ts'
 import type { BackendGuard } from '../resilience/guards.ts'
 import type { Backend } from '../routing/table.ts'
-import type { AttemptSpan } from '../telemetry/tracing.ts'
 import type { GrpcCall, GrpcSpec } from '../transcode/backend.ts'
 import { encodeResponse, httpStatusOf, statusJson } from '../transcode/response.ts'
 import { UpstreamTimeoutError } from '../upstream/errors.ts'
-import { DETACHED, type AttemptOwner, type UpstreamAttempt } from './attempt.ts'
+import { AttemptCore, type AttemptOwner, type UpstreamAttempt } from './attempt.ts'
 
 type Headers = Record<string, string | string[] | undefined>
 
@@ -39,18 +38,12 @@ const SKIP_METADATA = new Set(['content-type', 'te', 'user-agent', 'date', 'grpc
  */
 export const METADATA_HEADERS = ['authorization', 'baggage'] as const
 
-export class GrpcAttempt implements UpstreamAttempt, InterceptingListener {
-  owner: AttemptOwner
-  readonly backend: Backend
-  readonly guard: BackendGuard
-  readonly #settler: AttemptSettler
+export class GrpcAttempt extends AttemptCore implements UpstreamAttempt, InterceptingListener {
   readonly #spec: GrpcSpec
   readonly #call: GrpcCall
   #rpc: Call | null = null
   #reading = false
   #paused = false
-  /** The attempt's CLIENT span, set by the Forwarding that launched it; ends with the slot's release. */
-  span: AttemptSpan | null = null
   #initial: Metadata | null = null
   #value: Buffer | undefined = undefined
   #status: StatusObject | null = null
@@ -58,19 +51,11 @@ export class GrpcAttempt implements UpstreamAttempt, InterceptingListener {
   #ownDeadlineAt = Infinity
   /** performance.now() when the call's deadline (the smaller one) passes. */
   #callDeadlineAt = Infinity
-  committed = false
-  done = false
-  #settled = false
-  #released = false
 
   constructor (owner: AttemptOwner, backend: Backend, guard: BackendGuard, settler: AttemptSettler, call: GrpcCall) {
-    this.owner = owner
-    this.backend = backend
-    this.guard = guard
-    this.#settler = settler
+    super(owner, backend, guard, settler)
     this.#spec = backend.grpc!
     this.#call = call
-    guard.inflight++
   }
 
   /**
@@ -110,24 +95,11 @@ export class GrpcAttempt implements UpstreamAttempt, InterceptingListener {
     this.#finish()
   }
 
-  settle (ok: boolean, err?: Error): void {
-    if (this.#settled) return
-    this.#settled = true
-    if (ok) this.#settler.success()
-    else this.#settler.failure(err ?? new Error('attempt failed'))
-  }
-
-  cancel (): void {
-    if (this.#settled) return
-    this.#settled = true
-    this.#settler.cancel()
-  }
-
   abort (reason: Error): void {
     this.done = true
     this.#release(reason)
     this.#rpc?.cancelWithStatus(Code.CANCELLED, 'Cancelled by figway')
-    this.#detach()
+    this.detach()
   }
 
   pause (): void { this.#paused = true }
@@ -137,11 +109,8 @@ export class GrpcAttempt implements UpstreamAttempt, InterceptingListener {
   }
 
   #release (err?: Error): void {
-    if (this.#released) return
-    this.#released = true
-    this.guard.inflight--
     // An attempt abandoned before its status came was cancelled by figway.
-    this.span?.end(this.#status?.code ?? Code.CANCELLED, err)
+    this.releaseSlot(this.#status?.code ?? Code.CANCELLED, err)
   }
 
   /** A server-stream message: the first one commits the response. */
@@ -227,20 +196,14 @@ export class GrpcAttempt implements UpstreamAttempt, InterceptingListener {
     this.done = true
     this.#release()
     this.owner.end(this)
-    this.#detach()
-  }
-
-  /** Nothing more reaches the owner: drop the references to the request (see DETACHED). */
-  #detach (): void {
-    this.owner = DETACHED
-    this.span = null
+    this.detach()
   }
 
   #fail (kind: 'connect_error' | 'timeout' | 'reset', err: Error): void {
     this.done = true
     this.#release(err)
     this.owner.failed(this, kind, err)
-    this.#detach()
+    this.detach()
   }
 
   /** The backend sent bytes that do not decode as its response type. */
