@@ -5,7 +5,7 @@
  */
 import type { DescField } from '@bufbuild/protobuf'
 import type { GrpcCall } from './backend.ts'
-import { setFieldByPath, TranscodeError, type Codec } from './codec.ts'
+import { setFieldByPath, TranscodeError } from './codec.ts'
 import { mapQuery, parseValue } from './query.ts'
 
 export type RequestVars = Readonly<Record<string, string>>
@@ -44,11 +44,6 @@ export function requestJson (call: GrpcCall, vars: RequestVars, query: string, b
   }
   if (call.body !== '*' && query !== '' && query !== '?') mapQuery(call.method.input, query, target, call.excluded)
   return target
-}
-
-/** The binary request message; throws TranscodeError naming the field at fault. */
-export function encodeRequest (codec: Codec, call: GrpcCall, json: Record<string, unknown>): Uint8Array {
-  return codec.encodeRequest(call.method.input.typeName, json)
 }
 
 function parseJsonBody (body: Buffer | null): unknown {
