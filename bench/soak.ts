@@ -92,7 +92,7 @@ const samples: Sample[] = []
 let requests = 0
 let errors = 0
 const started = Date.now()
-const load = runPaced({ url: `http://127.0.0.1:${data}/api/items/42`, connections: 64, durationS, rate, onResult: (ok) => { requests++; if (!ok) errors++ } })
+const load = runPaced({ url: `http://127.0.0.1:${data}/api/items/42`, connections: 64, durationS, rate, onProgress: (p) => { requests += p.ok + p.failed; errors += p.failed } })
 const timer = setInterval(() => {
   void (async () => {
     const [heap, lag, p99] = await gauges(opsUrl, ['nodejs_heap_size_used_bytes', 'nodejs_eventloop_lag_seconds', 'nodejs_eventloop_lag_p99_seconds'])
