@@ -21,6 +21,16 @@ export function exchangeOf (res: ServerResponse): Exchange | undefined {
   return (res as WithExchange)[EXCHANGE]
 }
 
+/** What is told when the client's connection closes before the response ended (forward.ts). */
+export interface CloseWatcher {
+  responseClosed (): void
+}
+
+/** One listener for every response: no closure per request. */
+function onResponseClose (this: ServerResponse): void {
+  (this as WithExchange)[EXCHANGE]?.watcher?.responseClosed()
+}
+
 export class Exchange {
   readonly req: IncomingMessage
   readonly res: ServerResponse
@@ -50,6 +60,8 @@ export class Exchange {
   attempts: number
   fallback: string
   done: boolean
+  /** Told when the response closes, once watchClose() was called. */
+  watcher: CloseWatcher | null
 
   constructor (req: IncomingMessage, res: ServerResponse, start: number) {
     this.req = req
@@ -72,6 +84,13 @@ export class Exchange {
     this.attempts = 0
     this.fallback = ''
     this.done = false
+    this.watcher = null
     ;(res as WithExchange)[EXCHANGE] = this
+  }
+
+  /** `w` hears of the response's `close` (a client gone before the end, or the end itself). */
+  watchClose (w: CloseWatcher): void {
+    this.watcher = w
+    this.res.on('close', onResponseClose)
   }
 }

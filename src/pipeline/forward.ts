@@ -34,7 +34,7 @@ import { Attempt, type AttemptOwner, type UpstreamAttempt } from './attempt.ts'
 import { GrpcAttempt, METADATA_HEADERS } from './grpc-attempt.ts'
 import { NO_BODY, readBody, type Body } from './body.ts'
 import type { PipelineDeps } from './deps.ts'
-import type { Exchange } from './exchange.ts'
+import type { CloseWatcher, Exchange } from './exchange.ts'
 import { record } from './record.ts'
 import { localReply } from './reply.ts'
 import { bodyPending, downstreamHeaders, peerAddress, requestHasBody, setTraceContext, upstreamHeaders } from './shape.ts'
@@ -71,7 +71,7 @@ const GRPC_TIMEOUT_UNIT_MS: Record<string, number> = { H: 3_600_000, M: 60_000, 
 
 type Headers = Record<string, string | string[] | undefined>
 
-export class Forwarding implements AttemptOwner {
+export class Forwarding implements AttemptOwner, CloseWatcher {
   readonly #deps: PipelineDeps
   readonly #ex: Exchange
   readonly #route: Route
@@ -99,7 +99,7 @@ export class Forwarding implements AttemptOwner {
     this.#headers = headers
     this.#backend = ex.backend!
     this.#policy = this.#route.policyFor.get(this.#backend.name)!
-    ex.res.once('close', () => { if (!this.#finished) this.#clientGone() })
+    ex.watchClose(this)
   }
 
   start (): void {
@@ -220,6 +220,11 @@ export class Forwarding implements AttemptOwner {
   }
 
   requestSent (): void { this.#armDeadline() }
+
+  /** The response closed: before it ended, the client went away. */
+  responseClosed (): void {
+    if (!this.#finished) this.#clientGone()
+  }
 
   #launch (): void {
     const deps = this.#deps

@@ -26,6 +26,12 @@ import { AttemptCore, type AttemptOwner, type UpstreamAttempt } from './attempt.
 type Headers = Record<string, string | string[] | undefined>
 
 const NO_CONTEXT: MessageContext = {}
+/**
+ * grpc-js arms its deadline timer from Date.now() (whole milliseconds) on a loop clock that
+ * may lag under load, so its DEADLINE_EXCEEDED can come a little before figway's own clock
+ * says the deadline passed: within this margin, the deadline that passed is ours.
+ */
+const DEADLINE_SLACK_MS = 25
 const NDJSON = 'application/x-ndjson'
 const NEWLINE = Buffer.from('\n')
 
@@ -156,7 +162,7 @@ export class GrpcAttempt extends AttemptCore implements UpstreamAttempt, Interce
     }
     // A deadline that passed here gets grpc-js's local message, which names the backend's
     // address and load balancing state: the client is told only what happened.
-    const local = st.code === Code.DEADLINE_EXCEEDED && performance.now() >= this.#callDeadlineAt - 1
+    const local = st.code === Code.DEADLINE_EXCEEDED && performance.now() >= this.#callDeadlineAt - DEADLINE_SLACK_MS
     const body = statusJson(this.#spec, st.code, local ? 'Deadline exceeded' : st.details, detailsOf(st.metadata))
     if (this.committed) {
       // Mid-stream: the status code is gone with the headers; the last line says it.
@@ -169,7 +175,7 @@ export class GrpcAttempt extends AttemptCore implements UpstreamAttempt, Interce
       this.#fail('connect_error', new Error(`gRPC backend unreachable: ${st.details}`))
       return
     }
-    if (st.code === Code.DEADLINE_EXCEEDED && performance.now() >= this.#ownDeadlineAt - 1) {
+    if (st.code === Code.DEADLINE_EXCEEDED && performance.now() >= this.#ownDeadlineAt - DEADLINE_SLACK_MS) {
       this.#fail('timeout', new UpstreamTimeoutError('perTry', 0))
       return
     }

@@ -29,6 +29,11 @@ const DROP_RESPONSE = new Set(['connection', 'keep-alive', 'te', 'trailer', 'tra
 /** Header names listed in a Connection header, other than the usual close/keep-alive. */
 export function connectionTokens (value: string | string[] | undefined): Set<string> | null {
   if (value === undefined) return null
+  // Nearly every message says only `keep-alive` or `close`: answered without splitting.
+  if (typeof value === 'string' && value.length <= 10) {
+    const v = value.toLowerCase()
+    if (v === 'keep-alive' || v === 'close') return null
+  }
   const v = (typeof value === 'string' ? value : value.join(',')).toLowerCase()
   let set: Set<string> | null = null
   for (const t of v.split(',')) {

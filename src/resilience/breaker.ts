@@ -9,7 +9,12 @@
  * - a run of consecutive failures opens the breaker before `minRequests` is reached, so a
  *   hard outage on a quiet backend is caught quickly (Envoy's consecutive_5xx idea);
  * - a synchronous admission check, so an open breaker fails fast without any promise or
- *   socket work.
+ *   socket work;
+ * - successes of a closed breaker are recorded without a call through opossum: the window's
+ *   counts are kept by opossum's status listening to the breaker's `fire` and `success`
+ *   events, so a success emits those two events (no promises, no microtasks, nothing
+ *   allocated). Failures, and every call of a half-open breaker's probe, go through
+ *   opossum's `fire()`, where it decides to open or close.
  */
 import { EventEmitter } from 'node:events'
 import CircuitBreaker from 'opossum'
@@ -53,6 +58,7 @@ export interface AttemptSettler {
 }
 
 const noop = (): void => {}
+const NO_ARGS: unknown[] = []
 
 export class Breaker {
   readonly #cb: CircuitBreaker
@@ -62,6 +68,8 @@ export class Breaker {
   #consecutive = 0
   #openedAt = 0
   onStateChange: ((state: BreakerState) => void) | null = null
+  /** The settler of every attempt admitted while closed: it keeps no per-attempt state. */
+  readonly #closed: AttemptSettler
 
   constructor (name: string, policy: Policy['breaker']) {
     this.#windowMs = policy.windowMs
@@ -91,6 +99,24 @@ export class Breaker {
     this.#cb.on('open', () => { this.#openedAt = Date.now(); this.onStateChange?.('open') })
     this.#cb.on('halfOpen', () => this.onStateChange?.('half_open'))
     this.#cb.on('close', () => { this.#consecutive = 0; this.onStateChange?.('closed') })
+    const cb = this.#cb
+    // What opossum's own call emits for a success: its status counts a fire and a success.
+    const counted = (): void => {
+      cb.emit('fire', NO_ARGS)
+      cb.emit('success', undefined, 0)
+    }
+    this.#closed = {
+      success: () => { this.#consecutive = 0; counted() },
+      failure: (err) => {
+        // Through opossum, which counts it and opens when the window's error rate says so.
+        cb.fire((s: AttemptSettler) => { s.failure(err) }).catch(noop)
+        if (++this.#consecutive >= this.#consecutiveLimit && cb.closed) cb.open()
+      },
+      // A client that went away says nothing about the backend: it does not end a run of
+      // failures; counted as a call that moves no state while closed, uncounted once
+      // half-open, so it cannot close the breaker.
+      cancel: () => { if (!cb.halfOpen) counted() }
+    }
   }
 
   get state (): BreakerState {
@@ -115,9 +141,9 @@ export class Breaker {
    */
   admit (): AttemptSettler | null {
     const cb = this.#cb
-    if (!cb.closed && !cb.pendingClose) return null
+    if (cb.closed) return this.#closed
+    if (!cb.pendingClose) return null
     // Admitted while not closed: this attempt is the half-open breaker's one probe.
-    const probe = !cb.closed
     let settler: AttemptSettler | null = null
     cb.fire((s: AttemptSettler) => { settler = s }).catch(noop)
     // opossum calls the action synchronously from fire(); if it did not (shut down), refuse.
@@ -132,9 +158,8 @@ export class Breaker {
       cancel: () => {
         // A cancelled probe says nothing about the backend, and opossum lets no other probe
         // through while its call is out: open again, to probe afresh after openFor.
-        if (probe && cb.halfOpen) cb.open()
-        // opossum's call is settled as a success, which moves no state unless half-open; a
-        // call cancelled while another probe is out stays unsettled, so it cannot decide it.
+        if (cb.halfOpen) cb.open()
+        // opossum's call is settled as a success, which moves no state unless half-open.
         if (!cb.halfOpen) inner.success()
       }
     }

@@ -1,9 +1,15 @@
 /**
  * Every Prometheus metric figway exports is defined here and nowhere else (spec §9).
- * Labels are config names (route, backend) and small closed sets, never raw paths. The
- * request path reaches label children through caches, so a request allocates no label map.
+ * Labels are config names (route, backend) and small closed sets, never raw paths.
+ *
+ * The request path does not call prom-client: prom-client hashes a child's label object on
+ * every inc() and observe(). The per-request series (requests, durations, attempts, local
+ * replies) are plain numbers in cells found through nested Maps keyed by the label values
+ * (no string is built, nothing is allocated once a series exists). The counters hand their
+ * pending counts to prom-client when it collects (at a scrape, or when `serve --workers`
+ * aggregates); the duration histogram is a registered metric that renders its own buckets.
  */
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry, type CounterConfiguration } from 'prom-client'
+import { collectDefaultMetrics, Counter, Gauge, Registry, type CounterConfiguration, type Metric } from 'prom-client'
 
 /**
  * OpenTelemetry's bucket boundaries for durations in seconds: the advice of the HTTP semantic
@@ -13,7 +19,109 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry, type Counte
 export const DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10]
 
 type Child = { inc: (v?: number) => void }
-type HistChild = { observe: (v: number) => void }
+
+/** One counter series: counts not yet handed to prom-client. */
+interface CounterCell {
+  readonly labels: Record<string, string>
+  pending: number
+}
+
+/** Counter series kept as plain numbers, handed to their prom-client Counter when it collects. */
+class PendingCounts {
+  readonly #cells: CounterCell[] = []
+
+  cell (labels: Record<string, string>): CounterCell {
+    const c: CounterCell = { labels, pending: 0 }
+    this.#cells.push(c)
+    return c
+  }
+
+  flush (counter: Counter<string>): void {
+    for (const c of this.#cells) {
+      if (c.pending === 0) continue
+      counter.inc(c.labels, c.pending)
+      c.pending = 0
+    }
+  }
+}
+
+/** Nested Maps, one level per label value: a lookup that builds no key. */
+type Level<T> = Map<string | number, T>
+
+function level<T> (m: Level<Level<T>>, key: string | number): Level<T> {
+  let l = m.get(key)
+  if (l === undefined) { l = new Map(); m.set(key, l) }
+  return l
+}
+
+/** One route × backend series of the duration histogram: per-bucket (not cumulative) counts. */
+interface DurationSeries {
+  readonly route: string
+  readonly backend: string
+  /** counts[i]: durations in (DURATION_BUCKETS[i-1], DURATION_BUCKETS[i]]; the last slot is above every bound. */
+  readonly counts: Float64Array
+  sum: number
+  count: number
+}
+
+/** One sample as prom-client's registry renders and aggregates it. */
+export interface Sample {
+  readonly labels: Record<string, string | number>
+  readonly value: number
+  readonly metricName: string
+}
+
+/**
+ * figway_request_duration_seconds: a prom-client metric (registered, rendered and aggregated
+ * across workers by prom-client) whose observations are array increments.
+ */
+export class DurationHistogram {
+  readonly name = 'figway_request_duration_seconds'
+  readonly help = 'Time from request received to response complete.'
+  readonly type = 'histogram'
+  readonly aggregator = 'sum'
+  readonly #series = new Map<string, Map<string, DurationSeries>>()
+
+  series (route: string, backend: string): DurationSeries {
+    let byBackend = this.#series.get(route)
+    if (byBackend === undefined) { byBackend = new Map(); this.#series.set(route, byBackend) }
+    let s = byBackend.get(backend)
+    if (s === undefined) {
+      s = { route, backend, counts: new Float64Array(DURATION_BUCKETS.length + 1), sum: 0, count: 0 }
+      byBackend.set(backend, s)
+    }
+    return s
+  }
+
+  static observe (s: DurationSeries, seconds: number): void {
+    let i = 0
+    while (i < DURATION_BUCKETS.length && seconds > DURATION_BUCKETS[i]!) i++
+    s.counts[i]!++
+    s.sum += seconds
+    s.count++
+  }
+
+  /** prom-client's shape for a histogram: cumulative `_bucket` values with `le`, then `_sum` and `_count`. */
+  async get (): Promise<{ name: string, help: string, type: string, values: Sample[], aggregator: string }> {
+    const values: Sample[] = []
+    const bucket = this.name + '_bucket'
+    for (const byBackend of this.#series.values()) {
+      for (const s of byBackend.values()) {
+        let acc = 0
+        for (let i = 0; i < DURATION_BUCKETS.length; i++) {
+          acc += s.counts[i]!
+          values.push({ labels: { le: DURATION_BUCKETS[i]!, route: s.route, backend: s.backend }, value: acc, metricName: bucket })
+        }
+        values.push({ labels: { le: '+Inf', route: s.route, backend: s.backend }, value: s.count, metricName: bucket })
+        values.push({ labels: { route: s.route, backend: s.backend }, value: s.sum, metricName: this.name + '_sum' })
+        values.push({ labels: { route: s.route, backend: s.backend }, value: s.count, metricName: this.name + '_count' })
+      }
+    }
+    return { name: this.name, help: this.help, type: this.type, values, aggregator: this.aggregator }
+  }
+
+  reset (): void { this.#series.clear() }
+}
 
 export interface MetricSources {
   inflight: () => number
@@ -25,7 +133,7 @@ export interface MetricSources {
 export class Metrics {
   readonly registry = new Registry()
   readonly requests: Counter<'route' | 'backend' | 'method' | 'code'>
-  readonly duration: Histogram<'route' | 'backend'>
+  readonly duration: DurationHistogram
   readonly localReplies: Counter<'code'>
   readonly configReloads: Counter<'result'>
   readonly routeWeight: Gauge<'route' | 'backend'>
@@ -40,16 +148,26 @@ export class Metrics {
   /** Rollouts (spec §2.5): the step in force per route, as its percent; set by the rollout controller. */
   readonly rolloutStep: Gauge<'route'>
   #small = new Map<string, Child>()
-  #requestChildren = new Map<string, Child>()
-  #durationChildren = new Map<string, HistChild>()
-  #localChildren = new Map<string, Child>()
+  readonly #requestCounts = new PendingCounts()
+  readonly #attemptCounts = new PendingCounts()
+  readonly #localCounts = new PendingCounts()
+  /** route → backend → method → status → cell. */
+  readonly #requestCells: Level<Level<Level<Level<CounterCell>>>> = new Map()
+  /** route → backend → its duration series. */
+  readonly #durationCells: Level<Level<DurationSeries>> = new Map()
+  /** backend → outcome → cell. */
+  readonly #attemptCells: Level<Level<CounterCell>> = new Map()
+  readonly #localCells: Level<CounterCell> = new Map()
 
   constructor (sources: MetricSources, opts: { defaultMetrics?: boolean } = {}) {
     const r = this.registry
     const counter = <L extends string>(c: CounterConfiguration<L>): Counter<L> => new Counter({ ...c, registers: [r] })
-    this.requests = counter({ name: 'figway_requests_total', help: 'Requests handled, by route, backend, method and response status code.', labelNames: ['route', 'backend', 'method', 'code'] })
-    this.duration = new Histogram({ name: 'figway_request_duration_seconds', help: 'Time from request received to response complete.', labelNames: ['route', 'backend'], buckets: DURATION_BUCKETS, registers: [r] })
-    this.localReplies = counter({ name: 'figway_local_replies_total', help: 'Responses produced by figway itself, by error code.', labelNames: ['code'] })
+    const pending = <L extends string>(c: CounterConfiguration<L>, counts: PendingCounts): Counter<L> =>
+      new Counter({ ...c, registers: [r], collect () { counts.flush(this as Counter<string>) } })
+    this.requests = pending({ name: 'figway_requests_total', help: 'Requests handled, by route, backend, method and response status code.', labelNames: ['route', 'backend', 'method', 'code'] }, this.#requestCounts)
+    this.duration = new DurationHistogram()
+    r.registerMetric(this.duration as unknown as Metric)
+    this.localReplies = pending({ name: 'figway_local_replies_total', help: 'Responses produced by figway itself, by error code.', labelNames: ['code'] }, this.#localCounts)
     this.configReloads = counter({ name: 'figway_config_reloads_total', help: 'Route table reloads, by result.', labelNames: ['result'] })
     this.routeWeight = new Gauge({
       name: 'figway_route_weight',
@@ -69,7 +187,7 @@ export class Metrics {
       registers: [r],
       collect () { this.set(sources.inflight()) }
     })
-    this.upstreamAttempts = counter({ name: 'figway_upstream_attempts_total', help: 'Attempts sent to backends, by outcome (ok, 5xx, connect_error, reset, timeout, circuit_open, overloaded, cancelled).', labelNames: ['backend', 'outcome'] })
+    this.upstreamAttempts = pending({ name: 'figway_upstream_attempts_total', help: 'Attempts sent to backends, by outcome (ok, 5xx, connect_error, reset, timeout, circuit_open, overloaded, cancelled).', labelNames: ['backend', 'outcome'] }, this.#attemptCounts)
     this.retries = counter({ name: 'figway_retries_total', help: 'Retries, by backend and the failure retried.', labelNames: ['backend', 'reason'] })
     this.retryBudgetExhausted = counter({ name: 'figway_retry_budget_exhausted_total', help: 'Retries not made because the backend\'s retry budget was spent.', labelNames: ['backend'] })
     this.circuitState = new Gauge({
@@ -104,20 +222,20 @@ export class Metrics {
   }
 
   request (route: string, backend: string, method: string, status: number, seconds: number): void {
-    const key = route + '\u0000' + backend + '\u0000' + method + '\u0000' + status
-    let c = this.#requestChildren.get(key)
+    const byStatus = level(level(level(this.#requestCells, route), backend), method)
+    let c = byStatus.get(status)
     if (c === undefined) {
-      c = this.requests.labels(route, backend, method, String(status))
-      this.#requestChildren.set(key, c)
+      c = this.#requestCounts.cell({ route, backend, method, code: String(status) })
+      byStatus.set(status, c)
     }
-    c.inc()
-    const dk = route + '\u0000' + backend
-    let h = this.#durationChildren.get(dk)
+    c.pending++
+    const byBackend = level(this.#durationCells, route)
+    let h = byBackend.get(backend)
     if (h === undefined) {
-      h = this.duration.labels(route, backend)
-      this.#durationChildren.set(dk, h)
+      h = this.duration.series(route, backend)
+      byBackend.set(backend, h)
     }
-    h.observe(seconds)
+    DurationHistogram.observe(h, seconds)
   }
 
   /** Increments a counter child cached by its joined label values. */
@@ -131,18 +249,27 @@ export class Metrics {
     c.inc()
   }
 
-  attempt (backend: string, outcome: string): void { this.#inc('a', this.upstreamAttempts, backend, outcome) }
+  attempt (backend: string, outcome: string): void {
+    const byOutcome = level(this.#attemptCells, backend)
+    let c = byOutcome.get(outcome)
+    if (c === undefined) {
+      c = this.#attemptCounts.cell({ backend, outcome })
+      byOutcome.set(outcome, c)
+    }
+    c.pending++
+  }
+
   retry (backend: string, reason: string): void { this.#inc('r', this.retries, backend, reason) }
   budgetExhausted (backend: string): void { this.#inc('b', this.retryBudgetExhausted, backend) }
   fallback (route: string, from: string, to: string, reason: string): void { this.#inc('f', this.fallbacks, route, from, to, reason) }
 
   localReply (code: string): void {
-    let c = this.#localChildren.get(code)
+    let c = this.#localCells.get(code)
     if (c === undefined) {
-      c = this.localReplies.labels(code)
-      this.#localChildren.set(code, c)
+      c = this.#localCounts.cell({ code })
+      this.#localCells.set(code, c)
     }
-    c.inc()
+    c.pending++
   }
 
   async render (): Promise<string> { return await this.registry.metrics() }
