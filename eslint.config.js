@@ -3,7 +3,7 @@
 import tseslint from 'typescript-eslint'
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', 'dist/**', 'coverage/**', '.tap/**'] },
+  { ignores: ['node_modules/**', 'dist/**', '.bench-dist/**', 'coverage/**', '.tap/**'] },
   ...tseslint.configs.recommended,
   {
     files: ['**/*.ts'],

@@ -9,6 +9,7 @@ import { cpus, release, tmpdir, totalmem } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import { ORIGIN_BODY, REQUEST_PATH } from './lib/body.ts'
+import { buildDeployed, type DeployedFigway } from './lib/deployed.ts'
 import { ensureFastGateway, type FastGateway } from './lib/fast-gateway.ts'
 import { runLoad, stopLoad, type LoadResult } from './lib/load.ts'
 import { findNginx, nginxArgs, writeOriginConfig, writeProxyConfig } from './lib/nginx.ts'
@@ -289,6 +290,9 @@ async function distinctPorts (n: number): Promise<number[]> {
   return out
 }
 
+/** figway compiled and started as the image starts it (bench/lib/deployed.ts). */
+let deployed: DeployedFigway | undefined
+
 /** `tracing`: the telemetry.tracing block (default: tracing off). */
 async function startFigway (name: string, logLevel: 'warn' | 'info', routesYaml: string, tracing = '{ exporter: none }'): Promise<Started> {
   const dir = join(workDir!, name)
@@ -303,7 +307,8 @@ shutdown: { drainDelay: 0s, timeout: 2s }
 telemetry: { logLevel: ${logLevel}, tracing: ${tracing} }
 `)
   const logFile = join(dir, 'figway.log')
-  const proc = spawnManaged(name, process.execPath, [join(REPO, 'src', 'cli.ts'), 'serve', '--config', config], { cwd: REPO, logFile })
+  deployed ??= buildDeployed(REPO, log)
+  const proc = spawnManaged(name, process.execPath, [...deployed.nodeFlags, deployed.cli, 'serve', '--config', config], { cwd: REPO, logFile })
   await waitReady(proc, data!, `http://127.0.0.1:${data}/__figway/ready`)
   return { url: `http://127.0.0.1:${data}`, proc, opsUrl: `http://127.0.0.1:${ops}`, logFile }
 }
@@ -417,6 +422,7 @@ async function main (): Promise<number> {
   if (o.load === 'wrk' && wrk === undefined) throw new Error('--load wrk: wrk is not installed (apt-get install wrk)')
   log(`load generator: ${wrk === undefined ? `autocannon ${version('autocannon')}${o.load === 'auto' ? ' (wrk not installed)' : ''}` : `wrk ${wrk.version}, ${o.wrkThreads} thread${o.wrkThreads === 1 ? '' : 's'}`}`)
   const fastGateway: FastGateway = o.fastGateway && o.scenarios.includes('fast-gateway') ? ensureFastGateway(log) : { ok: false, reason: o.fastGateway ? 'not selected' : 'disabled with --no-fast-gateway' }
+  if (o.scenarios.some((s) => s.startsWith('figway')) || o.probes.length > 0) deployed = buildDeployed(REPO, log)
   const fixedS = o.fixedRate > 0 ? o.fixedDurationS + 1 : 0
   const perScenario = (o.retries + 1) * (o.quietWaitS + 2 + o.warmupS + o.durationS + fixedS) + 45
   const limitS = o.rounds * o.scenarios.length * perScenario + o.probes.length * (2 * (o.warmupS + o.durationS) + 60) + 60
@@ -674,6 +680,7 @@ routes:
       warmupS: o.warmupS,
       path: REQUEST_PATH,
       origin: origin.label,
+      figway: deployed === undefined ? undefined : `compiled (tsconfig.build.json), node ${deployed.nodeFlags.join(' ')} as in the Dockerfile's ENTRYPOINT`,
       tools: {
         autocannon: version('autocannon'),
         '@fastify/http-proxy': version('@fastify/http-proxy'),

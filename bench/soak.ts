@@ -2,7 +2,7 @@
  * Soak: figway at a fixed request rate for a set time, sampling its RSS, live heap and
  * event-loop delay, to show that nothing grows once it is warm. `npm run soak`.
  *
- * Method: the bench's Node origin and figway (`node src/cli.ts serve`, logLevel warn, one
+ * Method: the bench's Node origin and figway (compiled and started as the image starts it, logLevel warn, one
  * catch-all route, the default policy: 3 attempts, a breaker and a budget per backend) each in
  * their own process; in this process, a paced open-loop load (bench/lib/paced.ts) over 64
  * keep-alive connections at a fixed rate. Every sample (5 s): figway's RSS (/proc), heap used
@@ -22,6 +22,7 @@
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { buildDeployed } from './lib/deployed.ts'
 import { runPaced } from './lib/paced.ts'
 import { freePort, killAllSync, readPorts, spawnManaged, stopAll, waitReady } from './lib/procs.ts'
 
@@ -78,7 +79,9 @@ telemetry: { logLevel: warn, tracing: { exporter: none } }
 `)
 mkdirSync(join(dir, 'routes'))
 writeFileSync(join(dir, 'routes', 'soak.yaml'), `backends:\n  origin: { url: "http://127.0.0.1:${originPort}" }\nroutes:\n  - { name: all, match: { path: /** }, to: origin }\n`)
-const gw = spawnManaged('figway', process.execPath, ['--import', join(REPO, 'bench', 'lib', 'loop-monitor.ts'), join(REPO, 'src', 'cli.ts'), 'serve', '--config', join(dir, 'gateway.yaml')], {
+// As the image runs it (bench/lib/deployed.ts), with the loop monitor preloaded.
+const deployed = buildDeployed(REPO, (msg) => console.error(`[soak] ${msg}`))
+const gw = spawnManaged('figway', process.execPath, [...deployed.nodeFlags, '--import', join(REPO, 'bench', 'lib', 'loop-monitor.ts'), deployed.cli, 'serve', '--config', join(dir, 'gateway.yaml')], {
   cwd: REPO,
   logFile: join(dir, 'figway.log'),
   env: { ...process.env, SOAK_LOOP_FILE: loopFile, SOAK_LOOP_INTERVAL_MS: String(sampleMs) }

@@ -13,7 +13,7 @@ import type { AddressInfo } from 'node:net'
 import { Writable } from 'node:stream'
 import { createLogger } from '../src/telemetry/logger.ts'
 import { resolveTracing } from '../src/telemetry/tracing-config.ts'
-import { Tracing, type TracedExchange } from '../src/telemetry/tracing.ts'
+import { loadExportSdk, Tracing, type TracedExchange } from '../src/telemetry/tracing.ts'
 
 const ROUNDS = 5
 const sink = createServer((req, res) => { req.resume(); req.on('end', () => res.end()) })
@@ -21,8 +21,9 @@ await new Promise<void>((resolve) => sink.listen(0, '127.0.0.1', resolve))
 const endpoint = `http://127.0.0.1:${(sink.address() as AddressInfo).port}`
 const logger = createLogger('warn', 'figway', new Writable({ write (_c, _e, cb) { cb() } }))
 
-function tracing (exporter: 'none' | 'otlp', sampleRatio: number): Tracing {
-  return new Tracing(resolveTracing({ serviceName: 'figway', logLevel: 'warn', tracing: { exporter, endpoint, sampleRatio } }, {}), logger)
+async function tracing (exporter: 'none' | 'otlp', sampleRatio: number): Promise<Tracing> {
+  const settings = resolveTracing({ serviceName: 'figway', logLevel: 'warn', tracing: { exporter, endpoint, sampleRatio } }, {})
+  return new Tracing(settings, logger, await loadExportSdk(settings, false))
 }
 
 const req = { headers: { host: 'gateway', 'user-agent': 'bench' }, url: '/api/items/42?view=compact', httpVersion: '1.1', socket: { remoteAddress: '127.0.0.1' } }
@@ -66,9 +67,9 @@ async function perRequestUs (t: Tracing | null, n: number): Promise<number> {
 
 const modes: Array<[string, Tracing | null, number]> = [
   ['exchange allocation only', null, 200_000],
-  ['tracing off (propagation only)', tracing('none', 0.05), 200_000],
-  ['sampleRatio 0.05, OTLP/HTTP export', tracing('otlp', 0.05), 200_000],
-  ['sampleRatio 1, OTLP/HTTP export', tracing('otlp', 1), 50_000]
+  ['tracing off (propagation only)', await tracing('none', 0.05), 200_000],
+  ['sampleRatio 0.05, OTLP/HTTP export', await tracing('otlp', 0.05), 200_000],
+  ['sampleRatio 1, OTLP/HTTP export', await tracing('otlp', 1), 50_000]
 ]
 const results = new Map<string, number[]>()
 for (let r = 0; r < ROUNDS; r++) {

@@ -20,7 +20,7 @@ import { folderSignature, RoutesWatcher } from './routing/watch.ts'
 import { InProcessWeights, type WeightSource } from './routing/weights.ts'
 import { createLogger, flushLogger, type Logger } from './telemetry/logger.ts'
 import { Metrics } from './telemetry/metrics.ts'
-import { newTraceId, Tracing } from './telemetry/tracing.ts'
+import { loadExportSdk, newTraceId, Tracing } from './telemetry/tracing.ts'
 import { resolveTracing } from './telemetry/tracing-config.ts'
 import { HttpUpstreams } from './upstream/http.ts'
 import { GrpcUpstreams } from './upstream/grpc.ts'
@@ -134,7 +134,8 @@ export async function createGateway (config: GatewayConfig, opts: GatewayOptions
   const first = await store.reload('startup')
   if (!first.ok) throw new ConfigError([...first.issues])
 
-  const tracing = new Tracing(resolveTracing(config.telemetry, opts.env ?? {}), logger, opts.processTelemetry === true)
+  const tracingSettings = resolveTracing(config.telemetry, opts.env ?? {})
+  const tracing = new Tracing(tracingSettings, logger, await loadExportSdk(tracingSettings, opts.processTelemetry === true))
   const deps: PipelineDeps = { config, store, weights, upstreams, grpc, guards, metrics, tracing, logger, state, trustedPeer: trustPredicate(config.trustedProxies) }
   const handle = createPipeline(deps)
 

@@ -61,6 +61,8 @@ export interface Report {
     /** The closed-loop load generator (wrk when installed), and the fixed-rate phase's settings. */
     readonly load?: { readonly tool: 'wrk' | 'autocannon', readonly version: string, readonly threads: number | null }
     readonly fixedRate?: { readonly rate: number, readonly durationS: number, readonly tool: 'paced' }
+    /** How figway was started (the image's way: compiled, with the ENTRYPOINT's node flags). */
+    readonly figway?: string
   }
   readonly scenarios: ScenarioResult[]
   readonly ratios: Ratio[]
@@ -107,7 +109,8 @@ export function markdown (r: Report): string {
     `Load: ${r.method.load === undefined ? 'autocannon' : r.method.load.tool === 'wrk' ? `wrk ${r.method.load.version} (${r.method.load.threads ?? 1} thread${r.method.load.threads === 1 ? '' : 's'})` : `autocannon ${r.method.load.version}${r.method.tools.wrk === 'not installed' ? ' (wrk not installed)' : ''}`}, ${r.method.connections} connections, ${r.method.durationS} s per scenario after a ${r.method.warmupS} s warm-up, GET ${r.method.path}` +
     (r.method.fixedRate === undefined ? '. ' : `; then ${r.method.fixedRate.durationS} s at a fixed ${r.method.fixedRate.rate.toLocaleString('en-US')} req/s (paced, open loop) for CPU per request. `) +
     (r.method.rounds > 1 ? `${r.method.rounds} interleaved rounds; each row is the median round by req/s, with the req/s range in brackets. ` : '') +
-    `Origin: ${r.method.origin}. Load generator, proxy and origin share the same cores; CPU columns are percent of one core.`)
+    `Origin: ${r.method.origin}. ` + (r.method.figway === undefined ? '' : `figway: ${r.method.figway}. `) +
+    'Load generator, proxy and origin share the same cores; CPU columns are percent of one core.')
   lines.push('')
   lines.push('| Scenario | req/s | p50 ms | p99 ms | p99.9 ms | errors | non-2xx | proxy CPU µs/req at max | proxy peak RSS MiB | origin CPU | load-gen CPU | other CPU |')
   lines.push('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|')

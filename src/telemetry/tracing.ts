@@ -18,17 +18,44 @@
  *
  * The pipeline calls startServer (accept), startClient and AttemptSpan.end (per attempt),
  * endServer (record, exactly once).
+ *
+ * The exporting mode's packages (NodeSDK, the OTLP exporters, resources) are loaded only
+ * when it is configured (loadExportSdk): NodeSDK's dependency tree alone adds tens of MB of
+ * resident memory to a gateway that only propagates.
  */
 import { randomFillSync } from 'node:crypto'
 import type { IncomingMessage } from 'node:http'
 import { createTraceState, ROOT_CONTEXT, SamplingDecision, SpanKind, SpanStatusCode, trace, type Context, type Span, type Tracer } from '@opentelemetry/api'
-import { OTLPTraceExporter as OtlpJsonExporter } from '@opentelemetry/exporter-trace-otlp-http'
-import { OTLPTraceExporter as OtlpProtoExporter } from '@opentelemetry/exporter-trace-otlp-proto'
-import { defaultResource, resourceFromAttributes } from '@opentelemetry/resources'
-import { NodeSDK } from '@opentelemetry/sdk-node'
 import { AlwaysOffSampler, AlwaysOnSampler, BatchSpanProcessor, ParentBasedSampler, TraceIdRatioBasedSampler, TracerProvider, type IdGenerator, type Sampler, type SpanExporter, type SpanProcessor } from '@opentelemetry/sdk-trace'
 import type { Logger } from './logger.ts'
 import type { ExportSettings, SamplerKind, TracingSettings } from './tracing-config.ts'
+
+/** What exporting needs besides @opentelemetry/sdk-trace; `NodeSDK` only for `figway serve`. */
+export interface ExportSdk {
+  readonly OtlpJsonExporter: typeof import('@opentelemetry/exporter-trace-otlp-http').OTLPTraceExporter
+  readonly OtlpProtoExporter: typeof import('@opentelemetry/exporter-trace-otlp-proto').OTLPTraceExporter
+  readonly defaultResource: typeof import('@opentelemetry/resources').defaultResource
+  readonly resourceFromAttributes: typeof import('@opentelemetry/resources').resourceFromAttributes
+  readonly NodeSDK: typeof import('@opentelemetry/sdk-node').NodeSDK | null
+}
+
+/** Loads the exporting mode's packages (null when the settings do not export). */
+export async function loadExportSdk (settings: TracingSettings, processSdk: boolean): Promise<ExportSdk | null> {
+  if (settings.export === null) return null
+  const [json, proto, resources, node] = await Promise.all([
+    import('@opentelemetry/exporter-trace-otlp-http'),
+    import('@opentelemetry/exporter-trace-otlp-proto'),
+    import('@opentelemetry/resources'),
+    processSdk ? import('@opentelemetry/sdk-node') : null
+  ])
+  return {
+    OtlpJsonExporter: json.OTLPTraceExporter,
+    OtlpProtoExporter: proto.OTLPTraceExporter,
+    defaultResource: resources.defaultResource,
+    resourceFromAttributes: resources.resourceFromAttributes,
+    NodeSDK: node === null ? null : node.NodeSDK
+  }
+}
 
 /** What tracing reads and writes on a request's exchange (pipeline/exchange.ts has these fields). */
 export interface TracedExchange {
@@ -185,14 +212,17 @@ export class Tracing {
   #nextTraceId = ''
   readonly #hosts = new WeakMap<TracedBackend, { address: string, port: number }>()
 
-  /** `processSdk`: this gateway is the process's only one (`figway serve`): start NodeSDK, global. */
-  constructor (settings: TracingSettings, logger: Logger, processSdk = false) {
+  /**
+   * `sdk`: from loadExportSdk (null when not exporting); with its NodeSDK this gateway is the
+   * process's only one (`figway serve`) and starts NodeSDK, global.
+   */
+  constructor (settings: TracingSettings, logger: Logger, sdk: ExportSdk | null = null) {
     for (const w of settings.warnings) logger.warn({ tracing: true }, w)
     const s = settings.sampler
     this.#parentBased = s.startsWith('parentbased_')
     this.#root = makeSampler(this.#parentBased ? s.slice('parentbased_'.length) as SamplerKind : s, settings.ratio)
     const ex = settings.export
-    if (ex === null) {
+    if (ex === null || sdk === null) {
       this.exporting = false
       this.#provider = null
       this.#tracer = null
@@ -201,7 +231,7 @@ export class Tracing {
     this.exporting = true
     // The same decision as #sampled() makes first; the SDK only sees sampled traces.
     const sampler = makeSampler(s, settings.ratio)
-    const resource = defaultResource().merge(resourceFromAttributes(settings.resource))
+    const resource = sdk.defaultResource().merge(sdk.resourceFromAttributes(settings.resource))
     const idGenerator: IdGenerator = {
       generateTraceId: () => {
         const id = this.#nextTraceId
@@ -212,19 +242,20 @@ export class Tracing {
       generateSpanId: newSpanId
     }
     const processor: SpanProcessor = new BatchSpanProcessor({
-      exporter: new LoggedExporter(makeExporter(ex), logger, ex.url),
+      exporter: new LoggedExporter(makeExporter(sdk, ex), logger, ex.url),
       scheduledDelayMillis: ex.delayMs,
       exportTimeoutMillis: ex.batchTimeoutMs,
       maxQueueSize: ex.maxQueueSize,
       maxExportBatchSize: ex.maxBatchSize
     })
-    if (processSdk) {
+    const processSdk = sdk.NodeSDK !== null
+    if (sdk.NodeSDK !== null) {
       // Only traces: no instrumentations, resource detectors, log or metric pipelines (the
       // metrics are prom-client's on the ops port), no global propagator (figway writes its
       // traceparent itself).
-      const sdk = new NodeSDK({ sampler, resource, idGenerator, spanProcessors: [processor], instrumentations: [], autoDetectResources: false, resourceDetectors: [], textMapPropagator: null, logRecordProcessors: [], metricReaders: [] })
-      sdk.start()
-      this.#provider = { forceFlush: async () => await processor.forceFlush(), shutdown: async () => await sdk.shutdown() }
+      const nodeSdk = new sdk.NodeSDK({ sampler, resource, idGenerator, spanProcessors: [processor], instrumentations: [], autoDetectResources: false, resourceDetectors: [], textMapPropagator: null, logRecordProcessors: [], metricReaders: [] })
+      nodeSdk.start()
+      this.#provider = { forceFlush: async () => await processor.forceFlush(), shutdown: async () => await nodeSdk.shutdown() }
       this.#tracer = trace.getTracer('figway')
     } else {
       const provider = new TracerProvider({ sampler, resource, idGenerator, spanProcessors: [processor] })
@@ -391,16 +422,16 @@ function makeSampler (kind: SamplerKind, ratio: number): Sampler {
   }
 }
 
-type OtlpOptions = NonNullable<ConstructorParameters<typeof OtlpProtoExporter>[0]>
+type OtlpOptions = NonNullable<ConstructorParameters<ExportSdk['OtlpProtoExporter']>[0]>
 
-function makeExporter (s: ExportSettings): SpanExporter {
+function makeExporter (sdk: ExportSdk, s: ExportSettings): SpanExporter {
   const opts: OtlpOptions = {
     url: s.url,
     headers: { ...s.headers },
     timeoutMillis: s.timeoutMs,
     compression: s.compression as OtlpOptions['compression']
   }
-  return s.protocol === 'http/json' ? new OtlpJsonExporter(opts) : new OtlpProtoExporter(opts)
+  return s.protocol === 'http/json' ? new sdk.OtlpJsonExporter(opts) : new sdk.OtlpProtoExporter(opts)
 }
 
 /** Failed exports as warning lines, at most one a minute (the SDK itself only tells its diag logger). */
