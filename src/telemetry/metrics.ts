@@ -120,7 +120,12 @@ export class DurationHistogram {
     return { name: this.name, help: this.help, type: this.type, values, aggregator: this.aggregator }
   }
 
-  reset (): void { this.#series.clear() }
+  /** Zeroes every series in place (callers may hold a series). */
+  reset (): void {
+    for (const byBackend of this.#series.values()) {
+      for (const s of byBackend.values()) { s.counts.fill(0); s.sum = 0; s.count = 0 }
+    }
+  }
 }
 
 export interface MetricSources {
@@ -153,8 +158,6 @@ export class Metrics {
   readonly #localCounts = new PendingCounts()
   /** route → backend → method → status → cell. */
   readonly #requestCells: Level<Level<Level<Level<CounterCell>>>> = new Map()
-  /** route → backend → its duration series. */
-  readonly #durationCells: Level<Level<DurationSeries>> = new Map()
   /** backend → outcome → cell. */
   readonly #attemptCells: Level<Level<CounterCell>> = new Map()
   readonly #localCells: Level<CounterCell> = new Map()
@@ -229,13 +232,7 @@ export class Metrics {
       byStatus.set(status, c)
     }
     c.pending++
-    const byBackend = level(this.#durationCells, route)
-    let h = byBackend.get(backend)
-    if (h === undefined) {
-      h = this.duration.series(route, backend)
-      byBackend.set(backend, h)
-    }
-    DurationHistogram.observe(h, seconds)
+    DurationHistogram.observe(this.duration.series(route, backend), seconds)
   }
 
   /** Increments a counter child cached by its joined label values. */

@@ -167,3 +167,17 @@ t.test('breakers sharing a window share one rotation timer', async (t) => {
   await settled()
   t.equal(destroyed, 2, 'the last breaker of a window clears its timer')
 })
+
+t.test('a closed breaker\'s successes count in the window without a promise each; failures still decide', async (t) => {
+  const { b } = breaker(t, { minRequests: 10 })
+  // Successes are recorded synchronously: the window shows them before any microtask runs.
+  for (let i = 0; i < 6; i++) admit(b).success()
+  t.same(b.windowStats(), { calls: 6, failures: 0 })
+  // 6 successes and 4 failures: 40 %, below errorRate 0.5 at minRequests 10: closed.
+  await calls(b, 'ffff')
+  t.same(b.windowStats(), { calls: 10, failures: 4 })
+  t.equal(b.state, 'closed')
+  // Two more failures: 6 of 12 = 50 % reaches errorRate: open.
+  await calls(b, 'ff')
+  t.equal(b.state, 'open')
+})
