@@ -8,6 +8,7 @@
 import { createRequire } from 'node:module'
 import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
+import { announceAndServe, portOf } from './lib/child.ts'
 
 const [dir, upstream] = process.argv.slice(2)
 if (dir === undefined || upstream === undefined || !/^https?:\/\//.test(upstream)) {
@@ -22,18 +23,4 @@ const gateway = createRequire(join(dir, 'package.json'))('fast-gateway') as (opt
 // the route prefix by default).
 const service = gateway({ routes: [{ prefix: '/api', prefixRewrite: '/api', target: upstream }] })
 const server = await service.start(0, '127.0.0.1')
-const address = server.address()
-process.stdout.write(JSON.stringify({ ports: [typeof address === 'object' && address !== null ? address.port : 0] }) + '\n')
-
-let stopping = false
-const stop = (): void => {
-  if (stopping) return
-  stopping = true
-  service.close().then(() => process.exit(0), () => process.exit(1))
-  setTimeout(() => process.exit(0), 2_000).unref()
-}
-process.on('SIGTERM', stop)
-process.on('SIGINT', stop)
-process.stdin.on('end', stop)
-process.stdin.on('error', stop)
-process.stdin.resume()
+announceAndServe([portOf(server)], async () => await service.close())

@@ -9,6 +9,7 @@
  */
 import { createServer } from 'node:http'
 import { Pool, type Dispatcher } from 'undici'
+import { announceAndServe, portOf } from './lib/child.ts'
 
 const upstream = process.argv[2]
 if (upstream === undefined || !/^https?:\/\//.test(upstream)) {
@@ -29,21 +30,9 @@ const server = createServer({ keepAliveTimeout: 72_000 }, (req, res) => {
   pool.dispatch({ method: req.method ?? 'GET', path: req.url ?? '/', headers: ['host', host], body: null }, handler)
 })
 server.listen(0, '127.0.0.1', () => {
-  const address = server.address()
-  process.stdout.write(JSON.stringify({ ports: [typeof address === 'object' && address !== null ? address.port : 0] }) + '\n')
+  announceAndServe([portOf(server)], async () => {
+    server.close()
+    server.closeAllConnections()
+    await pool.close()
+  })
 })
-
-let stopping = false
-const stop = (): void => {
-  if (stopping) return
-  stopping = true
-  server.close()
-  server.closeAllConnections()
-  pool.close().then(() => process.exit(0), () => process.exit(1))
-  setTimeout(() => process.exit(0), 2_000).unref()
-}
-process.on('SIGTERM', stop)
-process.on('SIGINT', stop)
-process.stdin.on('end', stop)
-process.stdin.on('error', stop)
-process.stdin.resume()

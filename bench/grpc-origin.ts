@@ -9,6 +9,7 @@ import { join } from 'node:path'
 import * as grpc from '@grpc/grpc-js'
 import * as protoLoader from '@grpc/proto-loader'
 import { ORIGIN_BODY } from './lib/body.ts'
+import { announceAndServe } from './lib/child.ts'
 
 const REPO = join(import.meta.dirname, '..')
 const ITEMS_PROTO = join(import.meta.dirname, 'protos', 'bench', 'v1', 'items.proto')
@@ -24,14 +25,4 @@ server.addService(pkg.bench.v1.ItemService.service, {
 const port = await new Promise<number>((resolve, reject) => {
   server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, p) => { if (err !== null) reject(err); else resolve(p) })
 })
-process.stdout.write(JSON.stringify({ ports: [port] }) + '\n')
-
-const stop = (): void => {
-  server.forceShutdown()
-  process.exit(0)
-}
-process.on('SIGTERM', stop)
-process.on('SIGINT', stop)
-process.stdin.on('end', stop)
-process.stdin.on('error', stop)
-process.stdin.resume()
+announceAndServe([port], () => { server.forceShutdown() })

@@ -5,8 +5,8 @@
  * It exits on SIGTERM/SIGINT and when its stdin closes (the harness went away).
  */
 import { createServer, type Server } from 'node:http'
-import type { AddressInfo } from 'node:net'
 import { ORIGIN_BODY } from './lib/body.ts'
+import { announceAndServe, portOf } from './lib/child.ts'
 
 const body = Buffer.from(ORIGIN_BODY)
 const headers = { 'content-type': 'application/json', 'content-length': String(body.length) }
@@ -25,14 +25,4 @@ for (let i = 0; i < count; i++) {
   servers.push(server)
 }
 await Promise.all(servers.map(async (s) => await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve))))
-process.stdout.write(JSON.stringify({ ports: servers.map((s) => (s.address() as AddressInfo).port) }) + '\n')
-
-const stop = (): void => {
-  for (const s of servers) s.closeAllConnections()
-  process.exit(0)
-}
-process.on('SIGTERM', stop)
-process.on('SIGINT', stop)
-process.stdin.on('end', stop)
-process.stdin.on('error', stop)
-process.stdin.resume()
+announceAndServe(servers.map(portOf), () => { for (const s of servers) s.closeAllConnections() })

@@ -5,7 +5,7 @@
  * exits on SIGTERM/SIGINT or when its stdin closes, like bench/origin.ts.
  */
 import { createServer } from 'node:http'
-import type { AddressInfo } from 'node:net'
+import { announceAndServe, portOf } from './lib/child.ts'
 
 let requests = 0
 let bytes = 0
@@ -22,14 +22,4 @@ const server = createServer((req, res) => {
 })
 server.keepAliveTimeout = 75_000
 await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-process.stdout.write(JSON.stringify({ ports: [(server.address() as AddressInfo).port] }) + '\n')
-
-const stop = (): void => {
-  server.closeAllConnections()
-  process.exit(0)
-}
-process.on('SIGTERM', stop)
-process.on('SIGINT', stop)
-process.stdin.on('end', stop)
-process.stdin.on('error', stop)
-process.stdin.resume()
+announceAndServe([portOf(server)], () => { server.closeAllConnections() })
