@@ -6,6 +6,7 @@
  * per-response event (microsecond resolution) and the percentiles computed from those.
  */
 import autocannon from 'autocannon'
+import { Latencies, type LatencySummary } from './latency.ts'
 
 export interface LoadOptions {
   readonly url: string
@@ -24,7 +25,7 @@ export interface LoadResult {
   readonly durationS: number
   readonly rps: number
   /** Latency in milliseconds, from per-response timings (all responses). */
-  readonly latencyMs: { mean: number, p50: number, p90: number, p99: number, p999: number, max: number }
+  readonly latencyMs: LatencySummary
   /** autocannon's own histogram (2xx only, whole milliseconds), for reference. */
   readonly autocannonLatencyMs?: { p50: number, p99: number, p99_9: number }
   readonly errors: number
@@ -39,8 +40,7 @@ let current: autocannon.Instance | undefined
 export function stopLoad (): void { current?.stop() }
 
 export async function runLoad (o: LoadOptions): Promise<LoadResult> {
-  let lat = new Float64Array(1 << 18)
-  let n = 0
+  const lat = new Latencies(1 << 18)
   let userSeq = 0
   const requests: autocannon.Request[] | undefined = o.users === undefined
     ? undefined
@@ -60,18 +60,9 @@ export async function runLoad (o: LoadOptions): Promise<LoadResult> {
     })
     current = inst
     inst.on('response', (_client: unknown, _status: number, _bytes: number, ms: number) => {
-      if (n === lat.length) {
-        const bigger = new Float64Array(lat.length * 2)
-        bigger.set(lat)
-        lat = bigger
-      }
-      lat[n++] = ms
+      lat.add(ms)
     })
   })
-  const sorted = lat.subarray(0, n).sort()
-  const pct = (p: number): number => n === 0 ? 0 : sorted[Math.min(n - 1, Math.max(0, Math.ceil((p / 100) * n) - 1))]!
-  let sum = 0
-  for (let i = 0; i < n; i++) sum += sorted[i]!
   const codes: Record<string, number> = {}
   for (const [code, v] of Object.entries(result.statusCodeStats)) codes[code] = v.count
   const total = result.requests.total
@@ -80,7 +71,7 @@ export async function runLoad (o: LoadOptions): Promise<LoadResult> {
     requests: total,
     durationS: result.duration,
     rps: result.duration > 0 ? total / result.duration : 0,
-    latencyMs: { mean: n === 0 ? 0 : sum / n, p50: pct(50), p90: pct(90), p99: pct(99), p999: pct(99.9), max: n === 0 ? 0 : sorted[n - 1]! },
+    latencyMs: lat.summary(),
     autocannonLatencyMs: { p50: result.latency.p50, p99: result.latency.p99, p99_9: result.latency.p99_9 },
     errors: result.errors,
     timeouts: result.timeouts,

@@ -9,6 +9,7 @@
  * bench/lib/response-parser.ts, so a request costs a write, a read and a few comparisons.
  */
 import { connect, type Socket } from 'node:net'
+import { Latencies } from './latency.ts'
 import type { LoadResult } from './load.ts'
 import { ResponseParser } from './response-parser.ts'
 
@@ -71,8 +72,7 @@ export async function pace (o: WorkerOptions, onProgress?: (ok: number, failed: 
   let freeHead = 0
   const waiting: number[] = [] // due times (ms) of requests waiting for a connection
   let waitHead = 0
-  let lat = new Float64Array(1 << 16)
-  let n = 0
+  const lat = new Latencies()
   let sent = 0
   let done = 0
   let errors = 0
@@ -83,15 +83,6 @@ export async function pace (o: WorkerOptions, onProgress?: (ok: number, failed: 
   let okSince = 0
   let failedSince = 0
   let drained: (() => void) | undefined
-
-  const record = (ms: number): void => {
-    if (n === lat.length) {
-      const bigger = new Float64Array(lat.length * 2)
-      bigger.set(lat)
-      lat = bigger
-    }
-    lat[n++] = ms
-  }
 
   /** The request on `c` has ended (answered or failed): the connection takes the next one. */
   const release = (c: Conn): void => {
@@ -140,7 +131,7 @@ export async function pace (o: WorkerOptions, onProgress?: (ok: number, failed: 
       const ok = status >= 200 && status < 300
       if (ok) okSince++
       else { non2xx++; failedSince++ }
-      record(ms)
+      lat.add(ms)
       done++
       if (!keepAlive) drop(c)
       release(c)
@@ -233,10 +224,6 @@ export async function pace (o: WorkerOptions, onProgress?: (ok: number, failed: 
   for (const c of conns) drop(c)
   flushProgress()
 
-  const sorted = lat.subarray(0, n).sort()
-  const pct = (p: number): number => n === 0 ? 0 : sorted[Math.min(n - 1, Math.max(0, Math.ceil((p / 100) * n) - 1))]!
-  let sum = 0
-  for (let i = 0; i < n; i++) sum += sorted[i]!
   const statusCodes: Record<string, number> = {}
   for (let s = 0; s < codes.length; s++) if (codes[s]! > 0) statusCodes[String(s)] = codes[s]!
   return {
@@ -244,7 +231,7 @@ export async function pace (o: WorkerOptions, onProgress?: (ok: number, failed: 
     requests: done,
     durationS: o.durationS,
     rps: done / o.durationS,
-    latencyMs: { mean: n === 0 ? 0 : sum / n, p50: pct(50), p90: pct(90), p99: pct(99), p999: pct(99.9), max: n === 0 ? 0 : sorted[n - 1]! },
+    latencyMs: lat.summary(),
     errors,
     timeouts,
     non2xx,
