@@ -10,9 +10,8 @@
  * Both load at a fixed, paced rate (bench/lib/paced.ts: open loop, latency from each
  * request's due time), on a fresh figway process each, after a warm-up at the same settings.
  */
-import { readFileSync } from 'node:fs'
 import type { LoadResult } from './load.ts'
-import { peakRssBytes, processTree, type Managed } from './procs.ts'
+import { peakRssBytes, processTree, rssBytes, type Managed } from './procs.ts'
 
 export const PROBES = ['half-rate', 'connections-1k'] as const
 export type ProbeId = typeof PROBES[number]
@@ -65,17 +64,6 @@ export interface ProbeDeps {
 }
 
 const latency = (r: LoadResult): Latency => ({ rps: r.rps, p50: r.latencyMs.p50, p99: r.latencyMs.p99, p999: r.latencyMs.p999, errors: r.errors + r.timeouts, non2xx: r.non2xx })
-
-function rssBytes (pids: readonly number[]): number {
-  let kb = 0
-  for (const p of pids) {
-    try {
-      const m = /^VmRSS:\s+(\d+)\s+kB/m.exec(readFileSync(`/proc/${p}/status`, 'utf8'))
-      if (m !== null) kb += Number(m[1])
-    } catch { /* gone */ }
-  }
-  return kb * 1024
-}
 
 export async function halfRate (d: ProbeDeps, directUrl: string, path: string, figwayMaxRps: number): Promise<HalfRateResult> {
   const rate = Math.max(1, Math.round(figwayMaxRps / 2))

@@ -168,17 +168,24 @@ export function cpuSeconds (pids: readonly number[]): number {
   return ticks / ticksPerSecond()
 }
 
-/** Peak resident set (VmHWM) of a process tree, summed, in bytes. */
-export function peakRssBytes (pids: readonly number[]): number {
+/** A /proc/PID/status memory figure of a process tree, summed, in bytes. */
+function statusBytes (pids: readonly number[], field: 'VmRSS' | 'VmHWM'): number {
+  const re = new RegExp(`^${field}:\\s+(\\d+)\\s+kB`, 'm')
   let kb = 0
   for (const p of pids) {
     try {
-      const m = /^VmHWM:\s+(\d+)\s+kB/m.exec(readFileSync(`/proc/${p}/status`, 'utf8'))
+      const m = re.exec(readFileSync(`/proc/${p}/status`, 'utf8'))
       if (m !== null) kb += Number(m[1])
     } catch { /* gone */ }
   }
   return kb * 1024
 }
+
+/** Peak resident set (VmHWM) of a process tree, summed, in bytes. */
+export function peakRssBytes (pids: readonly number[]): number { return statusBytes(pids, 'VmHWM') }
+
+/** Resident set now (VmRSS) of a process tree, summed, in bytes. */
+export function rssBytes (pids: readonly number[]): number { return statusBytes(pids, 'VmRSS') }
 
 // ---------------------------------------------------------------------------------------
 // ports
