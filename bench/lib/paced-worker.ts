@@ -18,7 +18,9 @@ export interface WorkerOptions {
   readonly connections: number
   readonly durationS: number
   readonly rate: number
+  /** When set, each request gets an `x-user-id` header cycling through this many users. */
   readonly users?: number
+  /** A request not answered within this long counts as a timeout (default 10 s). */
   readonly requestTimeoutMs?: number
 }
 

@@ -21,15 +21,8 @@ import { fileURLToPath } from 'node:url'
 import type { LoadResult } from './load.ts'
 import type { WorkerMessage, WorkerOptions } from './paced-worker.ts'
 
-export interface PacedOptions {
-  readonly url: string
-  readonly connections: number
-  readonly durationS: number
-  readonly rate: number
-  /** When set, each request gets an `x-user-id` header cycling through this many users. */
-  readonly users?: number
-  /** A request not answered within this long counts as a timeout (default 10 s). */
-  readonly requestTimeoutMs?: number
+/** What the generator's process gets (paced-worker.ts), and the progress callback. */
+export interface PacedOptions extends WorkerOptions {
   /**
    * Called about every 100 ms while requests end, with how many ended since the last call:
    * ok (a 2xx response) and failed (any other status, an error or a timeout).
