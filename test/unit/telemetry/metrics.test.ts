@@ -4,18 +4,9 @@
  */
 import t from 'tap'
 import { Metrics } from '../../../src/telemetry/metrics.ts'
+import { samples } from '../../helpers/gateway.ts'
 
 const sources = { inflight: () => 0, routeWeights: () => [], circuitStates: () => [] }
-
-function samples (text: string): Map<string, number> {
-  const out = new Map<string, number>()
-  for (const line of text.split('\n')) {
-    if (line === '' || line.startsWith('#')) continue
-    const i = line.lastIndexOf(' ')
-    out.set(line.slice(0, i), Number(line.slice(i + 1)))
-  }
-  return out
-}
 
 t.test('requests, attempts and local replies are counted once per call, across scrapes', async (t) => {
   const m = new Metrics(sources, { defaultMetrics: false })
