@@ -3,7 +3,7 @@
  * store and its watcher, pools, metrics. No listen() and no process handling here: that is
  * main.ts, so tests can run many gateways in one process.
  */
-import { createServer, type Server, type ServerResponse } from 'node:http'
+import type { Server, ServerResponse } from 'node:http'
 import { BlockList, isIP, type Socket } from 'node:net'
 import Fastify, { type FastifyInstance } from 'fastify'
 import type { GatewayConfig } from './config/load.ts'
@@ -14,6 +14,7 @@ import { exchangeOf } from './pipeline/exchange.ts'
 import { createPipeline } from './pipeline/index.ts'
 import { clientFailed } from './pipeline/reply.ts'
 import { createOpsServer } from './ops/server.ts'
+import { SCHEMALESS } from './ops/schemaless.ts'
 import { effectiveTargets } from './routing/select.ts'
 import { RouteStore, type ReloadResult } from './routing/store.ts'
 import { folderSignature, RoutesWatcher } from './routing/watch.ts'
@@ -25,6 +26,12 @@ import { resolveTracing } from './telemetry/tracing-config.ts'
 import { HttpUpstreams } from './upstream/http.ts'
 import { GrpcUpstreams } from './upstream/grpc.ts'
 import { Guards } from './resilience/guards.ts'
+
+// node:http's createServer through process.getBuiltinModule rather than an ES import: an ES
+// import builds the module's namespace from every export, and reading node:http's WebSocket,
+// CloseEvent and MessageEvent getters loads Node's bundled undici (about 10 MiB resident),
+// which figway never uses.
+const { createServer } = process.getBuiltinModule('node:http')
 
 export interface GatewayOptions {
   readonly logger?: Logger
@@ -157,6 +164,7 @@ export async function createGateway (config: GatewayConfig, opts: GatewayOptions
   // Fastify still owns the server's lifecycle (listen, close) and its client errors.
   const data = Fastify({
     logger: false,
+    ...SCHEMALESS,
     serverFactory: () => {
       server = createServer({
         maxHeaderSize: config.limits.headerBytes,

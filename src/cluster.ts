@@ -21,7 +21,7 @@
  * gateway runs is replaced, with a growing delay when replacements keep dying young.
  */
 import cluster, { type Worker } from 'node:cluster'
-import { createServer, type IncomingHttpHeaders, type IncomingMessage, type OutgoingHttpHeaders, type Server, type ServerResponse } from 'node:http'
+import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders, Server, ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { availableParallelism } from 'node:os'
 import { AggregatorRegistry } from 'prom-client'
@@ -29,6 +29,9 @@ import type { Gateway } from './app.ts'
 import { loadGatewayConfig } from './config/load.ts'
 import { RouteStore } from './routing/store.ts'
 import { createLogger, flushLogger } from './telemetry/logger.ts'
+
+// As in app.ts: not an ES import, which would load Node's bundled undici.
+const { createServer } = process.getBuiltinModule('node:http')
 
 /** The most workers `--workers` accepts. */
 export const MAX_WORKERS = 256

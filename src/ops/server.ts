@@ -3,6 +3,7 @@
  * Never exposed through the ALB.
  */
 import Fastify, { type FastifyInstance } from 'fastify'
+import { SCHEMALESS } from './schemaless.ts'
 import { isReady } from '../pipeline/accept.ts'
 import type { PipelineDeps } from '../pipeline/deps.ts'
 import { explain } from '../routing/explain.ts'
@@ -17,7 +18,7 @@ export interface OpsOptions {
 }
 
 export function createOpsServer (deps: PipelineDeps, opts: OpsOptions): FastifyInstance {
-  const app = Fastify({ logger: false, return503OnClosing: false })
+  const app = Fastify({ logger: false, return503OnClosing: false, ...SCHEMALESS })
   const auth = makeAuth(deps.config.ops.token)
 
   app.get('/healthz', async () => ({ status: 'ok' }))

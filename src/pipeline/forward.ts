@@ -25,13 +25,12 @@ import { fullJitterMs, retryAfterMs } from '../resilience/backoff.ts'
 import { methodMayFallBack, methodMayRetry, retryableKind, type FailureKind } from '../resilience/retry.ts'
 import type { Backend, Route } from '../routing/table.ts'
 import { ClientClosedError, UpstreamTimeoutError } from '../upstream/errors.ts'
-import { Metadata } from '@grpc/grpc-js'
-import { TranscodeError } from '../transcode/codec.ts'
-import { requestJson } from '../transcode/request.ts'
+import type { Metadata } from '@grpc/grpc-js'
+import { TranscodeError } from '../transcode/error.ts'
+import { grpcSupport } from '../transcode/support.ts'
 import type { GrpcCall } from '../transcode/backend.ts'
 import { findGrpcCall } from '../routing/grpc.ts'
 import { Attempt, type AttemptOwner, type UpstreamAttempt } from './attempt.ts'
-import { GrpcAttempt, METADATA_HEADERS } from './grpc-attempt.ts'
 import { NO_BODY, readBody, type Body } from './body.ts'
 import type { PipelineDeps } from './deps.ts'
 import type { CloseWatcher, Exchange } from './exchange.ts'
@@ -169,7 +168,7 @@ export class Forwarding implements AttemptOwner, CloseWatcher {
     const body = this.#body.kind === 'buffer' ? this.#body.data : null
     let message: Buffer
     try {
-      const json = requestJson(call, found.vars, ex.query, body, ex.req.headers['content-type'])
+      const json = grpcSupport().requestJson(call, found.vars, ex.query, body, ex.req.headers['content-type'])
       const bytes = spec.codec.encodeRequest(call.method.input.typeName, json)
       message = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
     } catch (err) {
@@ -186,9 +185,10 @@ export class Forwarding implements AttemptOwner, CloseWatcher {
   /** Request metadata (spec §2.6): the forwarded headers, x-request-id, grpc-metadata-* with the prefix removed. */
   #metadata (): Metadata | null {
     const headers = this.#ex.req.headers
-    const md = new Metadata()
+    const grpc = grpcSupport()
+    const md = new grpc.Metadata()
     try {
-      for (const name of METADATA_HEADERS) {
+      for (const name of grpc.METADATA_HEADERS) {
         const v = headers[name]
         if (typeof v === 'string') md.set(name, v)
       }
@@ -247,7 +247,7 @@ export class Forwarding implements AttemptOwner, CloseWatcher {
     if (this.#tries === 1) guard.budget.request(Date.now())
     if (b.kind === 'grpc') {
       const g = this.#grpc!
-      const a = new GrpcAttempt(this, b, guard, settler, g.call)
+      const a = new (grpcSupport().GrpcAttempt)(this, b, guard, settler, g.call)
       this.#attempt = a
       const span = deps.tracing.startClient(ex, b, ex.attempts, g.call.method.fullName)
       a.span = span

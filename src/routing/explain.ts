@@ -11,8 +11,8 @@ import { pathSegments } from './pattern.ts'
 import { chooseBackend, effectiveTargets, matchRoute, stickyKey, upstreamPath } from './select.ts'
 import { stickyBucket } from './split.ts'
 import { LOCAL_REPLIES } from '../errors.ts'
-import { TranscodeError } from '../transcode/codec.ts'
-import { requestJson } from '../transcode/request.ts'
+import { TranscodeError } from '../transcode/error.ts'
+import { grpcSupport } from '../transcode/support.ts'
 import { findGrpcCall } from './grpc.ts'
 import type { Backend, Route, RouteTable } from './table.ts'
 import type { WeightSource } from './weights.ts'
@@ -73,7 +73,7 @@ function explainGrpc (route: Route, b: Backend, method: string, path: string, up
   const m = found.call.method
   const out = { method: m.fullName, binding: found.binding, requestType: m.input.typeName, responseType: m.output.typeName, serverStreaming: m.serverStreaming, body: found.call.body }
   try {
-    const request = requestJson(found.call, found.vars, query, null, undefined)
+    const request = grpcSupport().requestJson(found.call, found.vars, query, null, undefined)
     // Through the codec and back: the message as the backend would see it, or the field at fault.
     const bytes = b.grpc!.codec.encodeRequest(m.input.typeName, request)
     return { ...out, request: b.grpc!.codec.decodeResponse(m.input.typeName, bytes, { emitDefaults: false }) }

@@ -8,7 +8,8 @@ import { mergePolicy, type Policy } from '../config/policy.ts'
 import type { Located, RouteSources } from '../config/load.ts'
 import type { BackendFile, RouteFile } from '../config/schema.ts'
 import { ConfigError, type ConfigIssue } from '../errors.ts'
-import { compileCall, compileGrpcBackend, type GrpcCall, type GrpcSpec } from '../transcode/backend.ts'
+import type { GrpcCall, GrpcSpec } from '../transcode/backend.ts'
+import { grpcSupport } from '../transcode/support.ts'
 import { Matcher } from './matcher.ts'
 import { compilePattern, compareSpecificity, patternsOverlap, type Pattern, type Segment } from './pattern.ts'
 import { buildTargets, routeSeed, type WeightedTargets } from './split.ts'
@@ -219,7 +220,7 @@ function compileGrpc (b: Located<BackendFile> & { name: string }, defaults: Poli
   }
   if (s.preserveHost !== undefined) { const [p, , sub] = where('preserveHost'); at(b, p, 'preserveHost is for HTTP backends', sub); wrong = true }
   if (wrong) return undefined
-  const compiled = compileGrpcBackend({ target: s.grpc!, tls: s.tls ?? false, protos: s.protos!, services: s.services!, omitDefaults: s.omitDefaults ?? false }, src.dir)
+  const compiled = grpcSupport().compileGrpcBackend({ target: s.grpc!, tls: s.tls ?? false, protos: s.protos!, services: s.services!, omitDefaults: s.omitDefaults ?? false }, src.dir)
   if (Array.isArray(compiled)) {
     for (const i of compiled) {
       if (i.file === undefined) { const [p, , sub] = where('services'); at(b, p, i.message, sub) } else {
@@ -299,7 +300,7 @@ function compileRoute (l: Located<RouteFile>, pattern: Pattern, order: number, b
     for (const b of grpcBackends) {
       const method = b.grpc!.methods.get(s.grpc.method)
       if (method === undefined) { at(l, [s.name, 'grpc.method'], `method ${s.grpc.method} is not in the protos of backend "${b.name}"`, sub); return undefined }
-      const call = compileCall(method, s.grpc.body ?? '', '', params)
+      const call = grpcSupport().compileCall(method, s.grpc.body ?? '', '', params)
       if (typeof call === 'string') { at(l, [s.name, 'grpc'], `${s.grpc.method}: ${call}`, [...l.path, 'grpc']); return undefined }
       grpcCalls.set(b.name, call)
     }

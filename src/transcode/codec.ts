@@ -7,18 +7,9 @@ import {
   fromBinary, fromJson, toBinary, toJson,
   type DescField, type DescMessage, type JsonValue, type Registry
 } from '@bufbuild/protobuf'
+import { TranscodeError } from './error.ts'
 
-/** A request that cannot be transcoded; the pipeline answers 400 `bad_transcode_request`. */
-export class TranscodeError extends Error {
-  readonly code = 'bad_transcode_request'
-  /** The offending field as a dotted path of the JSON keys given, when known. */
-  readonly field: string | undefined
-  constructor (message: string, field?: string, cause?: unknown) {
-    super(message, { cause })
-    this.name = 'TranscodeError'
-    this.field = field
-  }
-}
+export { TranscodeError } from './error.ts'
 
 export interface EncodeOptions {
   /** Skip JSON keys that name no field instead of refusing them (default false: spec §2.6 says 400). */

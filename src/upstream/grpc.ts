@@ -4,9 +4,10 @@
  * unchanged backends; channels of removed or changed backends close once their calls end.
  * Messages are already encoded by the transcoder, so the channel moves bytes only.
  */
-import { Client, credentials, type ChannelOptions } from '@grpc/grpc-js'
+import type { ChannelOptions, Client } from '@grpc/grpc-js'
 import type { Channel } from '@grpc/grpc-js/build/src/channel.js'
 import type { Backend, RouteTable } from '../routing/table.ts'
+import { grpcSupport } from '../transcode/support.ts'
 
 /** Keepalive pings find dead connections behind NAT and load balancers; reconnects back off. */
 const CHANNEL_OPTIONS: ChannelOptions = {
@@ -35,6 +36,7 @@ export class GrpcUpstreams {
     let c = this.#clients.get(b.fingerprint)
     if (c === undefined) {
       const spec = b.grpc!
+      const { Client, credentials } = grpcSupport()
       c = new Client(spec.target, spec.tls ? credentials.createSsl() : credentials.createInsecure(), CHANNEL_OPTIONS)
       this.#clients.set(b.fingerprint, c)
     }

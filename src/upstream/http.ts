@@ -4,8 +4,23 @@
  * while pools of removed or changed backends close once their in-flight requests finish.
  */
 import type { Socket } from 'node:net'
-import { buildConnector, errors, Pool } from 'undici'
+import { createRequire } from 'node:module'
+import type { buildConnector as BuildConnector, errors as UndiciErrors, Pool as UndiciPool } from 'undici'
 import type { Backend, RouteTable } from '../routing/table.ts'
+
+/**
+ * The three parts of undici figway uses, from undici's own modules rather than its index:
+ * the index also loads fetch, WebSocket, EventSource, the cache stores, the mocks and the
+ * interceptors, about 10 MiB of resident memory a gateway never uses. undici is pinned
+ * exactly in the lockfile, and test/unit/upstream/undici-parts.test.ts checks that these
+ * are the index's own exports, so an upgrade that moves them fails there.
+ */
+export const UNDICI_PARTS = { pool: 'undici/lib/dispatcher/pool.js', connect: 'undici/lib/core/connect.js', errors: 'undici/lib/core/errors.js' } as const
+const require = createRequire(import.meta.url)
+const Pool = require(UNDICI_PARTS.pool) as typeof UndiciPool
+type Pool = UndiciPool
+const buildConnector = require(UNDICI_PARTS.connect) as typeof BuildConnector
+const errors = require(UNDICI_PARTS.errors) as typeof UndiciErrors
 
 /**
  * undici's connector with a connect timeout on a native timer. undici's own `connectTimeout`
@@ -13,10 +28,10 @@ import type { Backend, RouteTable } from '../routing/table.ts'
  * spec §3 wants every timeout enforced to within 10 ms. The socket is destroyed with undici's
  * ConnectTimeoutError, as undici would, so the error path (and classify()) is unchanged.
  */
-export function connectorWithTimeout (timeoutMs: number): buildConnector.connector {
+export function connectorWithTimeout (timeoutMs: number): BuildConnector.connector {
   const connect = buildConnector({ timeout: 0 })
   if (timeoutMs <= 0) return connect
-  const open = connect as unknown as (o: buildConnector.Options, cb: buildConnector.Callback) => Socket
+  const open = connect as unknown as (o: BuildConnector.Options, cb: BuildConnector.Callback) => Socket
   return (opts, callback) => {
     // Runs after timeoutMs, by which time `socket` is set.
     const timer = setTimeout(() => {

@@ -118,11 +118,20 @@ export async function partialBodyServer (t: Teardown, opts: { length?: number, s
 
 /** An http:// URL on 127.0.0.1 where nothing listens: connecting is refused at once. */
 export async function refusingUrl (): Promise<string> {
-  const server = createServer()
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const port = (server.address() as AddressInfo).port
-  await new Promise<void>((resolve) => server.close(() => resolve()))
-  return `http://127.0.0.1:${port}`
+  // A free port below Linux's ephemeral range (32768–60999): every server the tests start
+  // listens on port 0, which the kernel picks from that range, so no test running beside
+  // this one can take the port once it is found free (a closed ephemeral port could).
+  for (;;) {
+    const port = 20_000 + Math.floor(Math.random() * 12_000)
+    const server = createServer()
+    const free = await new Promise<boolean>((resolve) => {
+      server.once('error', () => resolve(false))
+      server.listen(port, '127.0.0.1', () => resolve(true))
+    })
+    if (!free) continue
+    await new Promise<void>((resolve) => server.close(() => resolve()))
+    return `http://127.0.0.1:${port}`
+  }
 }
 
 export interface Unanswered {

@@ -69,9 +69,10 @@ export function writeConfigTree (t: Teardown, routes: Record<string, string>, ga
  * Spawns `node src/cli.ts serve --config FILE` with free data and ops ports on 127.0.0.1
  * and waits for readiness. `gatewayYaml` is appended to a base config (ports, admin token,
  * routes folder, `shutdown`); a top-level key it repeats replaces the base's.
- * The process is killed (SIGKILL) at teardown if still running. `args` are added to `serve`'s.
+ * The process is killed (SIGKILL) at teardown if still running. `args` are added to `serve`'s,
+ * `nodeArgs` to node's (before the script).
  */
-export async function spawnGateway (t: Teardown, routes: Record<string, string>, gatewayYaml = '', opts: { readyTimeoutMs?: number, args?: readonly string[] } = {}): Promise<GatewayProcess> {
+export async function spawnGateway (t: Teardown, routes: Record<string, string>, gatewayYaml = '', opts: { readyTimeoutMs?: number, args?: readonly string[], nodeArgs?: readonly string[] } = {}): Promise<GatewayProcess> {
   const [dataPort, opsPort] = [await freePort(), await freePort()]
   const base: Record<string, string> = {
     listen: `{ host: 127.0.0.1, port: ${dataPort} }`,
@@ -84,7 +85,7 @@ export async function spawnGateway (t: Teardown, routes: Record<string, string>,
   const lines = Object.entries(base).filter(([k]) => !extra.includes(k)).map(([k, v]) => `${k}: ${v}`)
   const tree = writeConfigTree(t, routes, lines.join('\n') + '\n' + gatewayYaml + '\n')
 
-  const child = spawn(process.execPath, [CLI, 'serve', '--config', tree.configFile, ...(opts.args ?? [])], {
+  const child = spawn(process.execPath, [...(opts.nodeArgs ?? []), CLI, 'serve', '--config', tree.configFile, ...(opts.args ?? [])], {
     cwd: tree.dir,
     env: { ...process.env, NODE_OPTIONS: '' },
     stdio: ['ignore', 'pipe', 'pipe']
