@@ -2,10 +2,13 @@
  * pino, JSON lines. The access log goes through an asynchronous destination so that writing
  * it never blocks the event loop on the request path; it is flushed on shutdown.
  *
- * Two costs of a line are taken off the request path: the ISO time is formatted once per
- * millisecond rather than once per line, and the destination (sonic-boom) runs in buffer
- * mode: in string mode it measures the UTF-8 length of the whole pending chunk on every
- * write, copying up to 16 KiB per line while a write is in flight.
+ * Costs of a line taken off the request path: the ISO time is formatted once per millisecond
+ * rather than once per line; the destination (sonic-boom) runs in buffer mode (in string
+ * mode it measures the UTF-8 length of the whole pending chunk on every write, copying up to
+ * 16 KiB per line while a write is in flight); and lines are written in batches, like NGINX's
+ * `access_log ... buffer= flush=`. An asynchronous write is a round trip through libuv's
+ * thread pool (two thread wake-ups); unbatched, a gateway at a moderate rate paid one per
+ * request, which at 1,000 req/s cost more CPU than the rest of the request.
  */
 import { pino, type DestinationStream, type Logger } from 'pino'
 
@@ -26,9 +29,24 @@ export function isoTime (): string {
   return timeField
 }
 
-/** Standard output through sonic-boom in buffer mode (flushed on exit by pino's own hook). */
-function stdoutLines (): DestinationStream {
-  const boom = pino.destination({ dest: 1, sync: false, contentMode: 'buffer' } as Parameters<typeof pino.destination>[0])
+/** Lines are written once this many bytes are buffered (sonic-boom's minLength)... */
+export const LOG_BATCH_BYTES = 8192
+/** ...or at the latest this often (a line waits at most this long before its write starts). */
+export const LOG_FLUSH_MS = 200
+/**
+ * Lines buffered beyond this (standard output not being read) are dropped rather than held:
+ * a stuck log reader must not grow the gateway's memory without bound.
+ */
+const WARN = 40
+
+export const LOG_MAX_BUFFER_BYTES = 16 * 1024 * 1024
+
+/**
+ * Lines to a file descriptor (standard output by default) through sonic-boom in buffer mode,
+ * batched; what is still buffered at exit is written by pino's exit hook (flushSync).
+ */
+export function bufferedLines (fd = 1): DestinationStream {
+  const boom = pino.destination({ dest: fd, sync: false, contentMode: 'buffer', minLength: LOG_BATCH_BYTES, periodicFlush: LOG_FLUSH_MS, maxLength: LOG_MAX_BUFFER_BYTES } as Parameters<typeof pino.destination>[0])
   return {
     // pino hands over strings; in buffer mode sonic-boom takes bytes.
     write: (line: string) => boom.write(Buffer.from(line) as unknown as string),
@@ -38,13 +56,20 @@ function stdoutLines (): DestinationStream {
 }
 
 export function createLogger (level: string, name = 'figway', dest?: NodeJS.WritableStream): Logger {
-  const destination = dest ?? stdoutLines()
+  const destination = dest ?? bufferedLines()
   return pino({
     name,
     level,
     base: { pid: process.pid },
     timestamp: isoTime,
-    redact: { paths: REDACT, censor: '[redacted]' }
+    redact: { paths: REDACT, censor: '[redacted]' },
+    // Warnings and errors are not held back by the batching: written at once.
+    hooks: {
+      logMethod (args, method, level) {
+        method.apply(this, args)
+        if (level >= WARN) this.flush()
+      }
+    }
   }, destination)
 }
 

@@ -27,6 +27,8 @@ t.test('serve --workers 2: two workers share the data port, /metrics sums them, 
   const b = await startOrigin(t, echo('b'))
   const p = await spawnGateway(t, routes(a.url, b.url), '', { args: ['--workers', '2'], readyTimeoutMs: 30_000 })
   t.ok(await eventually(async () => await readyWorkers(p) === 2, 30_000, 100), '/readyz reports two ready workers')
+  // Log lines below warn are written in batches, within 200 ms.
+  await eventually(() => workerPids(p).length === 2, 5_000)
   const workers = workerPids(p)
   t.equal(new Set(workers).size, 2, 'two worker processes')
   t.notOk(workers.includes(p.pid), 'neither is the primary')

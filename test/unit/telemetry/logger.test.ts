@@ -1,6 +1,9 @@
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { Writable } from 'node:stream'
 import t from 'tap'
-import { createLogger } from '../../../src/telemetry/logger.ts'
+import { bufferedLines, createLogger, LOG_BATCH_BYTES, LOG_FLUSH_MS } from '../../../src/telemetry/logger.ts'
 
 function capture (level: string): { logger: ReturnType<typeof createLogger>, lines: Array<Record<string, any>> } {
   const lines: Array<Record<string, any>> = []
@@ -32,4 +35,35 @@ t.test('the level is the configured one: below it, nothing is written', async (t
   logger.warn('circuit breaker opened')
   t.same(lines.map((l) => l.msg), ['circuit breaker opened'])
   t.equal(lines[0]!.name, 'figway')
+})
+
+t.test('standard output lines are batched, yet a lone line is written within the flush interval, and everything at exit', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'figway-log-'))
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+  const file = join(dir, 'out.log')
+  const fd = openSync(file, 'w')
+  t.teardown(() => closeSync(fd))
+  const dest = bufferedLines(fd)
+  const logger = createLogger('info', 'figway', dest as unknown as NodeJS.WritableStream)
+  const read = (): Array<Record<string, unknown>> => readFileSync(file, 'utf8').split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as Record<string, unknown>)
+
+  // One short line, far below the batch size: the periodic flush writes it.
+  logger.info({ n: 0 }, 'lone')
+  const started = performance.now()
+  while (read().length === 0 && performance.now() - started < 5_000) await new Promise((resolve) => setTimeout(resolve, 10))
+  t.match(read(), [{ n: 0, msg: 'lone' }], 'a lone line is written without waiting for a full batch')
+
+  // Enough lines for several batches: all of them, in order.
+  const padding = 'x'.repeat(200)
+  for (let n = 1; n <= 200; n++) logger.info({ n, padding }, 'many')
+  t.ok(200 * 200 > LOG_BATCH_BYTES * 4, 'more than four batches were written')
+  const wait = performance.now()
+  while (read().length < 201 && performance.now() - wait < 5_000) await new Promise((resolve) => setTimeout(resolve, 10))
+  t.same(read().map((l) => l.n), Array.from({ length: 201 }, (_, i) => i), 'every line, in order')
+
+  // At exit pino's hook writes what is buffered synchronously: the same flushSync.
+  logger.info({ n: 201 }, 'last')
+  ;(dest as unknown as { flushSync: () => void }).flushSync()
+  t.equal(read().at(-1)?.n, 201, 'flushSync writes the buffered line at once')
+  t.ok(LOG_FLUSH_MS <= 1_000, 'a line waits at most a second')
 })
