@@ -1,8 +1,8 @@
 /**
  * Fastify options for instances that declare no JSON schema (the ops API, and the data
  * port's server lifecycle). Fastify loads its default schema compilers (ajv with its
- * formats, fast-json-stringify) for every instance whether a route uses them or not: about
- * 3 MiB of resident memory in a gateway that never validates with them. These compilers
+ * formats, fast-json-stringify) for every instance whether a route uses them or not: memory
+ * for code a gateway never runs. These compilers
  * refuse instead, so a route that adds a schema fails at startup, not at a request.
  */
 import type { FastifyServerOptions } from 'fastify'

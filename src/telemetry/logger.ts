@@ -37,9 +37,9 @@ export const LOG_FLUSH_MS = 200
  * Lines buffered beyond this (standard output not being read) are dropped rather than held:
  * a stuck log reader must not grow the gateway's memory without bound.
  */
-const WARN = 40
-
 export const LOG_MAX_BUFFER_BYTES = 16 * 1024 * 1024
+/** pino's level number for warn: lines at this level and above are written at once. */
+const WARN = 40
 
 /**
  * Lines to a file descriptor (standard output by default) through sonic-boom in buffer mode,

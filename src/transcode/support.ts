@@ -1,8 +1,8 @@
 /**
  * gRPC support, loaded on first use: the transcoder (protobufjs, @bufbuild/protobuf),
  * @grpc/grpc-js and the gRPC attempt. A gateway whose routes name no gRPC backend never
- * loads them (about 14 MiB of resident memory, most of it code and heap of those
- * packages). The first use is a route table's compile step meeting a gRPC backend, at load
+ * loads them (about 10 MiB of resident memory under load, most of it code and heap of
+ * those packages). The first use is a route table's compile step meeting a gRPC backend, at load
  * or reload, never a request: a request reaches a gRPC backend only through a table that
  * compiled one.
  *
