@@ -4,6 +4,7 @@ import { join } from 'node:path'
 import { Writable } from 'node:stream'
 import t from 'tap'
 import { bufferedLines, createLogger, LOG_BATCH_BYTES, LOG_FLUSH_MS } from '../../../src/telemetry/logger.ts'
+import { eventually } from '../../helpers/gateway.ts'
 
 function capture (level: string): { logger: ReturnType<typeof createLogger>, lines: Array<Record<string, any>> } {
   const lines: Array<Record<string, any>> = []
@@ -49,16 +50,14 @@ t.test('standard output lines are batched, yet a lone line is written within the
 
   // One short line, far below the batch size: the periodic flush writes it.
   logger.info({ n: 0 }, 'lone')
-  const started = performance.now()
-  while (read().length === 0 && performance.now() - started < 5_000) await new Promise((resolve) => setTimeout(resolve, 10))
+  await eventually(() => read().length > 0, 5_000)
   t.match(read(), [{ n: 0, msg: 'lone' }], 'a lone line is written without waiting for a full batch')
 
   // Enough lines for several batches: all of them, in order.
   const padding = 'x'.repeat(200)
   for (let n = 1; n <= 200; n++) logger.info({ n, padding }, 'many')
   t.ok(200 * 200 > LOG_BATCH_BYTES * 4, 'more than four batches were written')
-  const wait = performance.now()
-  while (read().length < 201 && performance.now() - wait < 5_000) await new Promise((resolve) => setTimeout(resolve, 10))
+  await eventually(() => read().length >= 201, 5_000)
   t.same(read().map((l) => l.n), Array.from({ length: 201 }, (_, i) => i), 'every line, in order')
 
   // At exit pino's hook writes what is buffered synchronously: the same flushSync.
