@@ -14,6 +14,7 @@ import { ensureFastGateway, type FastGateway } from './lib/fast-gateway.ts'
 import { runLoad, stopLoad, type LoadResult } from './lib/load.ts'
 import { findNginx, nginxArgs, writeOriginConfig, writeProxyConfig } from './lib/nginx.ts'
 import { runPaced, stopPaced } from './lib/paced.ts'
+import { pairedParticipants, pairedRatios, type PairedRun } from './lib/paired.ts'
 import { halfRate, manyConnections, PROBE_LABELS, PROBES, type ProbeId, type ProbeResult } from './lib/probes.ts'
 import { cpuSeconds, freePort, killAllSync, machineBusySeconds, peakRssBytes, processTree, readPorts, spawnManaged, stop, stopAll, ticksPerSecond, waitReady, type Managed } from './lib/procs.ts'
 import { computeRatios, markdown, type FixedRateResult, type ProcessStats, type Report, type ScenarioResult } from './lib/report.ts'
@@ -60,6 +61,10 @@ const HELP = `usage: npm run bench -- [options]
   --rate N               the fixed-rate phase's requests per second, for CPU per request
                          (env BENCH_RATE, default ${DEFAULT_FIXED_RATE}; 0 leaves the phase out)
   --fixed-duration S     length of the fixed-rate phase (env BENCH_FIXED_DURATION, default: --duration)
+  --paired N             after the scenarios, N rounds with every process of the targets'
+                         ratios running at once, short runs one after the other; ratios are
+                         the median of the rounds' pairs (env BENCH_PAIRED, default 6; 0: none)
+  --paired-duration S    each paired run (env BENCH_PAIRED_DURATION, default 3)
   --no-fast-gateway      do not install fast-gateway (its scenario is skipped)
 `
 
@@ -80,6 +85,8 @@ interface Options {
   fixedRate: number
   fixedDurationS: number
   fastGateway: boolean
+  pairedRounds: number
+  pairedDurationS: number
 }
 
 function seconds (name: string, v: string): number {
@@ -115,6 +122,8 @@ function parseOptions (): Options {
       rate: { type: 'string' },
       'fixed-duration': { type: 'string' },
       'no-fast-gateway': { type: 'boolean' },
+      paired: { type: 'string' },
+      'paired-duration': { type: 'string' },
       help: { type: 'boolean', short: 'h' }
     },
     allowPositionals: false
@@ -155,7 +164,13 @@ function parseOptions (): Options {
   const nRate = rate === undefined ? DEFAULT_FIXED_RATE : Number(rate)
   if (!Number.isInteger(nRate) || nRate < 0 || nRate > 1_000_000) throw new Error(`--rate: expected requests per second (an integer, 0 for no fixed-rate phase), got "${rate}"`)
   const fixedDuration = pick(values['fixed-duration'], 'BENCH_FIXED_DURATION')
+  const paired = pick(values.paired, 'BENCH_PAIRED')
+  const nPaired = paired === undefined ? 6 : Number(paired)
+  if (!Number.isInteger(nPaired) || nPaired < 0 || nPaired > 1000) throw new Error(`--paired: expected a number of rounds (an integer, 0 for none), got "${paired}"`)
+  const pairedDuration = pick(values['paired-duration'], 'BENCH_PAIRED_DURATION')
   return {
+    pairedRounds: nPaired,
+    pairedDurationS: pairedDuration === undefined ? 3 : seconds('--paired-duration', pairedDuration),
     probes: PROBES.filter((id) => (scenarios as string[]).includes(id)),
     load,
     wrkThreads: nThreads,
@@ -393,6 +408,51 @@ async function measure (o: Options, label: string, started: Started, origin: Ori
   return m
 }
 
+/**
+ * The paired phase (bench/lib/paired.ts): starts every scenario in `ids`, warms each, then
+ * for each round runs the closed-loop load against each in turn (the order rotating by one
+ * every round) for `o.pairedDurationS`, with the proxy's CPU per request.
+ */
+async function pairedPhase (o: Options, ids: readonly ScenarioId[], starters: Record<ScenarioId, () => Promise<Started>>): Promise<PairedRun[]> {
+  log(`paired ratios: ${ids.join(', ')} running at once; ${o.pairedRounds} rounds of ${o.pairedDurationS} s runs`)
+  const started = new Map<ScenarioId, Started>()
+  const runs: PairedRun[] = []
+  try {
+    for (const id of ids) {
+      const s = await starters[id]()
+      started.set(id, s)
+      const users = id === 'figway-all' ? STICKY_USERS : undefined
+      await sanityCheck(s.url, users === undefined ? {} : { 'x-user-id': 'user-0' })
+    }
+    if (o.quietWaitS > 0) await waitForQuiet(o.quietWaitS)
+    const loadOf = (id: ScenarioId): { url: string, connections: number, users?: number } =>
+      ({ url: started.get(id)!.url + REQUEST_PATH, connections: o.connections, ...(id === 'figway-all' ? { users: STICKY_USERS } : {}) })
+    for (const id of ids) await closedLoad(o, { ...loadOf(id), durationS: o.warmupS })
+    for (let round = 1; round <= o.pairedRounds; round++) {
+      const line: string[] = []
+      for (let k = 0; k < ids.length; k++) {
+        const id = ids[(k + round - 1) % ids.length]!
+        const s = started.get(id)!
+        const pids = s.proc === undefined ? [] : processTree(s.proc.pid)
+        await sleep(200)
+        const cpu0 = cpuSeconds(pids)
+        const r = await closedLoad(o, { ...loadOf(id), durationS: o.pairedDurationS })
+        const cpu = cpuSeconds(pids) - cpu0
+        if (r.errors + r.timeouts + r.non2xx > 0) log(`paired ${id}, round ${round}: ${r.errors} errors, ${r.timeouts} timeouts, ${r.non2xx} non-2xx`)
+        runs.push({ round, id, rps: r.rps, cpuUsPerRequest: pids.length === 0 || r.requests === 0 ? null : (cpu / r.requests) * 1e6 })
+        line.push(`${id} ${Math.round(r.rps)}`)
+      }
+      log(`paired round ${round}: ${line.join(', ')} req/s`)
+    }
+  } finally {
+    for (const s of started.values()) {
+      if (s.proc !== undefined) await stop(s.proc)
+      if (s.originProc !== undefined) await stop(s.originProc)
+    }
+  }
+  return runs
+}
+
 const LABELS: Record<ScenarioId, string> = {
   direct: 'direct to origin',
   figway: 'figway pass-through (logLevel warn)',
@@ -425,7 +485,9 @@ async function main (): Promise<number> {
   if (o.scenarios.some((s) => s.startsWith('figway')) || o.probes.length > 0) deployed = buildDeployed(REPO, log)
   const fixedS = o.fixedRate > 0 ? o.fixedDurationS + 1 : 0
   const perScenario = (o.retries + 1) * (o.quietWaitS + 2 + o.warmupS + o.durationS + fixedS) + 45
-  const limitS = o.rounds * o.scenarios.length * perScenario + o.probes.length * (2 * (o.warmupS + o.durationS) + 60) + 60
+  const nPaired = o.pairedRounds > 0 ? pairedParticipants(o.scenarios).length : 0
+  const pairedS = nPaired * (o.quietWaitS / Math.max(nPaired, 1) + o.warmupS + 30 + o.pairedRounds * (o.pairedDurationS + 2))
+  const limitS = o.rounds * o.scenarios.length * perScenario + pairedS + o.probes.length * (2 * (o.warmupS + o.durationS) + 60) + 60
   const watchdog = setTimeout(() => {
     log(`watchdog: still running after ${limitS} s; stopping`)
     void cleanup().finally(() => process.exit(1))
@@ -640,6 +702,14 @@ routes:
     })
   }
 
+  // Paired ratios: every process of the targets' ratios at once, short runs in turn.
+  let paired: Report['paired']
+  const pairedIds = pairedParticipants(o.scenarios.filter((id) => (id !== 'nginx' || nginx !== undefined) && rounds.get(id)!.skipped === undefined))
+  if (o.pairedRounds > 0 && pairedIds.length >= 2) {
+    const runs = await pairedPhase(o, pairedIds as ScenarioId[], starters)
+    paired = { rounds: o.pairedRounds, durationS: o.pairedDurationS, scenarios: pairedIds, runs, ratios: pairedRatios(runs) }
+  }
+
   // Probes: after the scenarios, on the same origin.
   const probes: ProbeResult[] = []
   const probeDeps = {
@@ -699,6 +769,7 @@ routes:
     },
     scenarios: results,
     ratios: computeRatios(results),
+    ...(paired === undefined ? {} : { paired }),
     probes
   }
   let previous: Report | undefined

@@ -1,5 +1,6 @@
 /** The markdown report printed to stdout, built from the same object written as JSON. */
 import type { LoadResult } from './load.ts'
+import type { PairedRatio, PairedRun } from './paired.ts'
 import type { ProbeResult } from './probes.ts'
 
 export interface ProcessStats {
@@ -66,6 +67,8 @@ export interface Report {
   }
   readonly scenarios: ScenarioResult[]
   readonly ratios: Ratio[]
+  /** The paired phase (bench/lib/paired.ts): the targets' ratios with every process running at once. */
+  readonly paired?: { readonly rounds: number, readonly durationS: number, readonly scenarios: readonly string[], readonly runs: readonly PairedRun[], readonly ratios: readonly PairedRatio[] }
   /** half-rate and connections-1k (bench/lib/probes.ts). */
   readonly probes?: ProbeResult[]
 }

@@ -4,6 +4,7 @@
  * probes (half-rate p99, 1,000 connections), the issue's targets, and the change since the
  * previous run's JSON.
  */
+import { pairedTable } from './paired.ts'
 import type { ProbeResult } from './probes.ts'
 import type { Report, ScenarioResult } from './report.ts'
 
@@ -85,7 +86,11 @@ interface Target { readonly name: string, readonly want: string, readonly got: s
 export function targets (r: Report): Target[] {
   const by = ok(r)
   const out: Target[] = []
+  // A req/s ratio comes from the paired phase when it ran (far less noisy), else from the
+  // scenarios' own runs.
   const rpsRatio = (a: string, b: string): number | undefined => {
+    const p = r.paired?.ratios.find((q) => q.of === a && q.to === b)
+    if (p !== undefined) return p.rps
     const x = by.get(a)?.load?.rps
     const y = by.get(b)?.load?.rps
     return x !== undefined && y !== undefined && y > 0 ? x / y : undefined
@@ -94,10 +99,11 @@ export function targets (r: Report): Target[] {
     out.push({ name, want, got: v === undefined ? 'not measured' : show(v), met: v === undefined ? null : met(v) })
   }
   const times = (v: number): string => `${fmt(v)}×`
+  const paired = (a: string, b: string): string => r.paired?.ratios.some((q) => q.of === a && q.to === b) === true ? ' (paired)' : ''
   for (const id of ['figway', 'figway-all']) {
     const label = by.get(id)?.label ?? id
-    add(`${label} ÷ nginx req/s`, '≥ 0.50×', rpsRatio(id, 'nginx'), (v) => v >= 0.5, times)
-    add(`${label} ÷ @fastify/http-proxy req/s`, '≥ 1.50×', rpsRatio(id, 'fastify-proxy'), (v) => v >= 1.5, times)
+    add(`${label} ÷ nginx req/s${paired(id, 'nginx')}`, '≥ 0.50×', rpsRatio(id, 'nginx'), (v) => v >= 0.5, times)
+    add(`${label} ÷ @fastify/http-proxy req/s${paired(id, 'fastify-proxy')}`, '≥ 1.50×', rpsRatio(id, 'fastify-proxy'), (v) => v >= 1.5, times)
   }
   const half = r.probes?.find((p) => p.id === 'half-rate')?.halfRate
   add('p99 at half of figway\'s maximum rate, above direct', '≤ 2 ms', half?.p99AboveDirectMs, (v) => v <= 2, (v) => `${fmt(v)} ms`)
@@ -105,7 +111,7 @@ export function targets (r: Report): Target[] {
   const pass = by.get('figway')?.fixedRate?.cpuUsPerRequest
   add('REST→gRPC transcoding CPU/req ÷ pass-through CPU/req (fixed rate)', '≤ 1.50×', grpc != null && pass != null && pass > 0 ? grpc / pass : undefined, (v) => v <= 1.5, times)
   if (by.has('figway-traced') || r.scenarios.some((s) => s.id === 'figway-traced')) {
-    add('tracing at sampleRatio 0.05 ÷ tracing off, req/s', '≥ 0.90×', rpsRatio('figway-traced', 'figway'), (v) => v >= 0.9, times)
+    add(`tracing at sampleRatio 0.05 ÷ tracing off, req/s${paired('figway-traced', 'figway')}`, '≥ 0.90×', rpsRatio('figway-traced', 'figway'), (v) => v >= 0.9, times)
   }
   const conns = r.probes?.find((p) => p.id === 'connections-1k')?.connections
   add('figway peak RSS with 1,000 keep-alive connections', '≤ 150 MB', conns === undefined ? undefined : conns.peakRssMiB * 1048576 / 1e6, (v) => v <= 150, (v) => `${fmt(v, 1)} MB`)
@@ -115,7 +121,7 @@ export function targets (r: Report): Target[] {
 export function targetsTable (r: Report): string[] {
   const t = targets(r)
   if (t.length === 0) return []
-  const lines = ['', 'Issue targets (one run on this machine; see the notes on noise):', '', '| Target | wanted | this run | |', '|---|---|---:|---|']
+  const lines = ['', 'Issue targets (req/s ratios from the paired phase when it ran, marked "paired"; else from the scenario runs):', '', '| Target | wanted | this run | |', '|---|---|---:|---|']
   for (const x of t) lines.push(`| ${x.name} | ${x.want} | ${x.got} | ${x.met === null ? '–' : x.met ? 'met' : 'not met'} |`)
   return lines
 }
@@ -142,6 +148,7 @@ export function comparisonTable (r: Report, prev: Report | undefined): string[] 
 }
 
 export function extras (r: Report, prev: Report | undefined): string {
-  const lines = [...fixedRateTable(r), ...baselineTable(r), ...probesTable(r.probes), ...targetsTable(r), ...comparisonTable(r, prev)]
+  const paired = r.paired === undefined ? [] : pairedTable(r.paired.ratios, r.paired.rounds, r.paired.durationS)
+  const lines = [...fixedRateTable(r), ...baselineTable(r), ...paired, ...probesTable(r.probes), ...targetsTable(r), ...comparisonTable(r, prev)]
   return lines.length === 0 ? '' : lines.join('\n') + '\n'
 }
