@@ -61,9 +61,10 @@ const HELP = `usage: npm run bench -- [options]
   --rate N               the fixed-rate phase's requests per second, for CPU per request
                          (env BENCH_RATE, default ${DEFAULT_FIXED_RATE}; 0 leaves the phase out)
   --fixed-duration S     length of the fixed-rate phase (env BENCH_FIXED_DURATION, default: --duration)
-  --paired N             after the scenarios, N rounds with every process of the targets'
-                         ratios running at once, short runs one after the other; ratios are
-                         the median of the rounds' pairs (env BENCH_PAIRED, default 6; 0: none)
+  --paired N             after the scenarios, N rounds, each with a fresh process for every
+                         scenario of the targets' ratios, all running at once, short runs one
+                         after the other; ratios are the median of the rounds' pairs
+                         (env BENCH_PAIRED, default 8; 0: none)
   --paired-duration S    each paired run (env BENCH_PAIRED_DURATION, default 3)
   --no-fast-gateway      do not install fast-gateway (its scenario is skipped)
 `
@@ -165,7 +166,7 @@ function parseOptions (): Options {
   if (!Number.isInteger(nRate) || nRate < 0 || nRate > 1_000_000) throw new Error(`--rate: expected requests per second (an integer, 0 for no fixed-rate phase), got "${rate}"`)
   const fixedDuration = pick(values['fixed-duration'], 'BENCH_FIXED_DURATION')
   const paired = pick(values.paired, 'BENCH_PAIRED')
-  const nPaired = paired === undefined ? 6 : Number(paired)
+  const nPaired = paired === undefined ? 8 : Number(paired)
   if (!Number.isInteger(nPaired) || nPaired < 0 || nPaired > 1000) throw new Error(`--paired: expected a number of rounds (an integer, 0 for none), got "${paired}"`)
   const pairedDuration = pick(values['paired-duration'], 'BENCH_PAIRED_DURATION')
   return {
@@ -409,26 +410,28 @@ async function measure (o: Options, label: string, started: Started, origin: Ori
 }
 
 /**
- * The paired phase (bench/lib/paired.ts): starts every scenario in `ids`, warms each, then
- * for each round runs the closed-loop load against each in turn (the order rotating by one
- * every round) for `o.pairedDurationS`, with the proxy's CPU per request.
+ * The paired phase (bench/lib/paired.ts). Each round starts a fresh process for every
+ * scenario in `ids` (two processes of the same build differ by up to 15 % for their whole
+ * life, so one process per scenario for every round would carry its luck into every
+ * ratio), warms each, then runs the closed-loop load against each in turn for
+ * `o.pairedDurationS`, the order rotating by one every round, with the proxy's CPU per
+ * request; then stops them all.
  */
 async function pairedPhase (o: Options, ids: readonly ScenarioId[], starters: Record<ScenarioId, () => Promise<Started>>): Promise<PairedRun[]> {
-  log(`paired ratios: ${ids.join(', ')} running at once; ${o.pairedRounds} rounds of ${o.pairedDurationS} s runs`)
-  const started = new Map<ScenarioId, Started>()
+  log(`paired ratios: ${ids.join(', ')} running at once, fresh each round; ${o.pairedRounds} rounds of ${o.pairedDurationS} s runs`)
   const runs: PairedRun[] = []
-  try {
-    for (const id of ids) {
-      const s = await starters[id]()
-      started.set(id, s)
-      const users = id === 'figway-all' ? STICKY_USERS : undefined
-      await sanityCheck(s.url, users === undefined ? {} : { 'x-user-id': 'user-0' })
-    }
-    if (o.quietWaitS > 0) await waitForQuiet(o.quietWaitS)
-    const loadOf = (id: ScenarioId): { url: string, connections: number, users?: number } =>
-      ({ url: started.get(id)!.url + REQUEST_PATH, connections: o.connections, ...(id === 'figway-all' ? { users: STICKY_USERS } : {}) })
-    for (const id of ids) await closedLoad(o, { ...loadOf(id), durationS: o.warmupS })
-    for (let round = 1; round <= o.pairedRounds; round++) {
+  const loadOf = (id: ScenarioId, s: Started): { url: string, connections: number, users?: number } =>
+    ({ url: s.url + REQUEST_PATH, connections: o.connections, ...(id === 'figway-all' ? { users: STICKY_USERS } : {}) })
+  for (let round = 1; round <= o.pairedRounds; round++) {
+    const started = new Map<ScenarioId, Started>()
+    try {
+      for (const id of ids) {
+        const s = await starters[id]()
+        started.set(id, s)
+        await sanityCheck(s.url, id === 'figway-all' ? { 'x-user-id': 'user-0' } : {})
+      }
+      if (o.quietWaitS > 0) await waitForQuiet(o.quietWaitS)
+      for (const id of ids) await closedLoad(o, { ...loadOf(id, started.get(id)!), durationS: o.warmupS })
       const line: string[] = []
       for (let k = 0; k < ids.length; k++) {
         const id = ids[(k + round - 1) % ids.length]!
@@ -436,18 +439,18 @@ async function pairedPhase (o: Options, ids: readonly ScenarioId[], starters: Re
         const pids = s.proc === undefined ? [] : processTree(s.proc.pid)
         await sleep(200)
         const cpu0 = cpuSeconds(pids)
-        const r = await closedLoad(o, { ...loadOf(id), durationS: o.pairedDurationS })
+        const r = await closedLoad(o, { ...loadOf(id, s), durationS: o.pairedDurationS })
         const cpu = cpuSeconds(pids) - cpu0
         if (r.errors + r.timeouts + r.non2xx > 0) log(`paired ${id}, round ${round}: ${r.errors} errors, ${r.timeouts} timeouts, ${r.non2xx} non-2xx`)
         runs.push({ round, id, rps: r.rps, cpuUsPerRequest: pids.length === 0 || r.requests === 0 ? null : (cpu / r.requests) * 1e6 })
         line.push(`${id} ${Math.round(r.rps)}`)
       }
       log(`paired round ${round}: ${line.join(', ')} req/s`)
-    }
-  } finally {
-    for (const s of started.values()) {
-      if (s.proc !== undefined) await stop(s.proc)
-      if (s.originProc !== undefined) await stop(s.originProc)
+    } finally {
+      for (const s of started.values()) {
+        if (s.proc !== undefined) await stop(s.proc)
+        if (s.originProc !== undefined) await stop(s.originProc)
+      }
     }
   }
   return runs
@@ -486,7 +489,7 @@ async function main (): Promise<number> {
   const fixedS = o.fixedRate > 0 ? o.fixedDurationS + 1 : 0
   const perScenario = (o.retries + 1) * (o.quietWaitS + 2 + o.warmupS + o.durationS + fixedS) + 45
   const nPaired = o.pairedRounds > 0 ? pairedParticipants(o.scenarios).length : 0
-  const pairedS = nPaired * (o.quietWaitS / Math.max(nPaired, 1) + o.warmupS + 30 + o.pairedRounds * (o.pairedDurationS + 2))
+  const pairedS = o.pairedRounds * (o.quietWaitS + nPaired * (o.warmupS + o.pairedDurationS + 30))
   const limitS = o.rounds * o.scenarios.length * perScenario + pairedS + o.probes.length * (2 * (o.warmupS + o.durationS) + 60) + 60
   const watchdog = setTimeout(() => {
     log(`watchdog: still running after ${limitS} s; stopping`)

@@ -1,11 +1,12 @@
 /**
  * Paired ratios: the figures the issue's targets compare (figway ÷ a baseline, tracing on ÷
  * off), measured with every process involved running at once and the closed-loop load moving
- * from one to the next in short runs, round after round. On a shared 2-core VM a proxy's
- * throughput drifts by ±30 % over tens of seconds (the same binary, minutes apart); runs of
- * two proxies a few seconds apart see the same machine, so the ratio of each round's pair
- * moves far less than either figure. Each ratio is the median over the rounds of that round's
- * pair, with the lowest and highest round beside it.
+ * from one to the next in short runs. On a shared 2-core VM a proxy's throughput drifts by
+ * ±30 % over tens of seconds (the same binary, minutes apart); runs of two proxies a few
+ * seconds apart see the same machine, so the ratio of each round's pair moves far less than
+ * either figure. Two processes of the same build also differ, by up to 15 % for their whole
+ * life, so every round starts fresh processes. Each ratio is the median over the rounds of
+ * that round's pair, with the lowest and highest round beside it.
  */
 
 /** One short run of one process in one round. */
