@@ -324,7 +324,7 @@ telemetry: { logLevel: ${logLevel}, tracing: ${tracing} }
 `)
   const logFile = join(dir, 'figway.log')
   deployed ??= buildDeployed(REPO, log)
-  const proc = spawnManaged(name, process.execPath, [...deployed.nodeFlags, deployed.cli, 'serve', '--config', config], { cwd: REPO, logFile })
+  const proc = spawnManaged(name, process.execPath, [...deployed.nodeFlags, deployed.cli, 'serve', '--config', config], { cwd: REPO, logFile, env: { ...process.env, ...deployed.env } })
   await waitReady(proc, data!, `http://127.0.0.1:${data}/__figway/ready`)
   return { url: `http://127.0.0.1:${data}`, proc, opsUrl: `http://127.0.0.1:${ops}`, logFile }
 }
@@ -753,7 +753,7 @@ routes:
       warmupS: o.warmupS,
       path: REQUEST_PATH,
       origin: origin.label,
-      figway: deployed === undefined ? undefined : `compiled (tsconfig.build.json), node ${deployed.nodeFlags.join(' ')} as in the Dockerfile's ENTRYPOINT`,
+      figway: deployed === undefined ? undefined : `compiled (tsconfig.build.json), node ${deployed.nodeFlags.join(' ')} as in the Dockerfile's ENTRYPOINT, with its ENV ${Object.entries(deployed.env).map(([k, v]) => `${k}=${v}`).join(' ')}`,
       tools: {
         autocannon: version('autocannon'),
         '@fastify/http-proxy': version('@fastify/http-proxy'),

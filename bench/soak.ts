@@ -84,7 +84,7 @@ const deployed = buildDeployed(REPO, (msg) => console.error(`[soak] ${msg}`))
 const gw = spawnManaged('figway', process.execPath, [...deployed.nodeFlags, '--import', join(REPO, 'bench', 'lib', 'loop-monitor.ts'), deployed.cli, 'serve', '--config', join(dir, 'gateway.yaml')], {
   cwd: REPO,
   logFile: join(dir, 'figway.log'),
-  env: { ...process.env, SOAK_LOOP_FILE: loopFile, SOAK_LOOP_INTERVAL_MS: String(sampleMs) }
+  env: { ...process.env, ...deployed.env, SOAK_LOOP_FILE: loopFile, SOAK_LOOP_INTERVAL_MS: String(sampleMs) }
 })
 const opsUrl = `http://127.0.0.1:${ops}`
 await waitReady(gw, data, `http://127.0.0.1:${data}/__figway/ready`)

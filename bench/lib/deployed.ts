@@ -1,6 +1,7 @@
 /**
  * figway as its container image runs it (Dockerfile): the TypeScript compiled to JavaScript
- * (`npm run build`'s tsconfig.build.json) and started by `node` with the ENTRYPOINT's flags.
+ * (`npm run build`'s tsconfig.build.json) and started by `node` with the ENTRYPOINT's flags
+ * and the runtime stage's ENV (MALLOC_ARENA_MAX among them).
  * The benchmark and the soak measure that, not the sources run through Node's type stripping,
  * whose transformer adds about 20 MB of resident memory and start-up time.
  *
@@ -17,6 +18,8 @@ export interface DeployedFigway {
   readonly nodeFlags: readonly string[]
   /** The compiled CLI. */
   readonly cli: string
+  /** The runtime stage's `ENV` settings, added to the harness's own environment. */
+  readonly env: Readonly<Record<string, string>>
 }
 
 /** The flags between `node` and the script in the Dockerfile's exec-form ENTRYPOINT. */
@@ -28,6 +31,31 @@ export function entrypointNodeFlags (dockerfile: string): string[] {
   return (argv as string[]).slice(1).filter((a) => a.startsWith('-'))
 }
 
+/**
+ * The `ENV` settings of the Dockerfile's last stage (after its last FROM): `ENV K=V [K=V…]`
+ * with plain or double-quoted values, and the legacy `ENV K V`.
+ */
+export function runtimeEnv (dockerfile: string): Record<string, string> {
+  const lines = dockerfile.replace(/\\\n/g, ' ').split('\n')
+  let from = -1
+  lines.forEach((l, i) => { if (/^FROM\s/i.test(l)) from = i })
+  const env: Record<string, string> = {}
+  for (const l of lines.slice(from + 1)) {
+    const m = /^ENV\s+(.*)$/i.exec(l.trim())
+    if (m === null) continue
+    const rest = m[1]!.trim()
+    if (!/^[A-Za-z_][A-Za-z0-9_]*=/.test(rest)) {
+      const legacy = /^([A-Za-z_][A-Za-z0-9_]*)\s+(.*)$/.exec(rest)
+      if (legacy !== null) env[legacy[1]!] = legacy[2]!.trim()
+      continue
+    }
+    for (const p of rest.matchAll(/([A-Za-z_][A-Za-z0-9_]*)=("((?:[^"\\]|\\.)*)"|\S*)/g)) {
+      env[p[1]!] = p[3] !== undefined ? p[3].replace(/\\(.)/g, '$1') : p[2]!
+    }
+  }
+  return env
+}
+
 /** Compiles figway into `.bench-dist/` and returns how to start it as the image does. */
 export function buildDeployed (repo: string, log: (msg: string) => void): DeployedFigway {
   const out = join(repo, '.bench-dist')
@@ -37,5 +65,6 @@ export function buildDeployed (repo: string, log: (msg: string) => void): Deploy
   const r = spawnSync(process.execPath, [tsc, '-p', join(repo, 'tsconfig.build.json'), '--outDir', out, '--sourceMap', 'false'], { cwd: repo, encoding: 'utf8', timeout: 120_000 })
   const cli = join(out, 'cli.js')
   if (r.status !== 0 || !existsSync(cli)) throw new Error(`compiling figway failed: ${(r.stdout + r.stderr).trim().slice(0, 2000)}`)
-  return { nodeFlags: entrypointNodeFlags(readFileSync(join(repo, 'Dockerfile'), 'utf8')), cli }
+  const dockerfile = readFileSync(join(repo, 'Dockerfile'), 'utf8')
+  return { nodeFlags: entrypointNodeFlags(dockerfile), cli, env: runtimeEnv(dockerfile) }
 }
