@@ -409,6 +409,9 @@ async function measure (o: Options, label: string, started: Started, origin: Ori
   return m
 }
 
+/** The scenarios whose requests carry an `x-user-id` (the sticky split's key): how many users. */
+const stickyUsers = (id: ScenarioId): number | undefined => id === 'figway-sticky' || id === 'figway-all' ? STICKY_USERS : undefined
+
 /**
  * The paired phase (bench/lib/paired.ts). Each round starts a fresh process for every
  * scenario in `ids` (two processes of the same build differ by up to 15 % for their whole
@@ -421,14 +424,14 @@ async function pairedPhase (o: Options, ids: readonly ScenarioId[], starters: Re
   log(`paired ratios: ${ids.join(', ')} running at once, fresh each round; ${o.pairedRounds} rounds of ${o.pairedDurationS} s runs`)
   const runs: PairedRun[] = []
   const loadOf = (id: ScenarioId, s: Started): { url: string, connections: number, users?: number } =>
-    ({ url: s.url + REQUEST_PATH, connections: o.connections, ...(id === 'figway-all' ? { users: STICKY_USERS } : {}) })
+    ({ url: s.url + REQUEST_PATH, connections: o.connections, ...(stickyUsers(id) === undefined ? {} : { users: STICKY_USERS }) })
   for (let round = 1; round <= o.pairedRounds; round++) {
     const started = new Map<ScenarioId, Started>()
     try {
       for (const id of ids) {
         const s = await starters[id]()
         started.set(id, s)
-        await sanityCheck(s.url, id === 'figway-all' ? { 'x-user-id': 'user-0' } : {})
+        await sanityCheck(s.url, stickyUsers(id) === undefined ? {} : { 'x-user-id': 'user-0' })
       }
       if (o.quietWaitS > 0) await waitForQuiet(o.quietWaitS)
       for (const id of ids) await closedLoad(o, { ...loadOf(id, started.get(id)!), durationS: o.warmupS })
@@ -610,7 +613,7 @@ routes:
       let started: Started | undefined
       try {
         started = await starters[id]()
-        const users = id === 'figway-sticky' || id === 'figway-all' ? STICKY_USERS : undefined
+        const users = stickyUsers(id)
         await sanityCheck(started.url, users === undefined ? {} : { 'x-user-id': 'user-0' })
         const load = { url: started.url + REQUEST_PATH, connections: o.connections, users }
         // On a shared machine, measure again while other processes disturbed the run; keep the

@@ -41,7 +41,10 @@ export const PAIRS: ReadonlyArray<readonly [string, string, string, number | und
   ['figway all features ÷ nginx proxy (1 worker)', 'figway-all', 'nginx', 0.5],
   ['figway traced (sampleRatio 0.05) ÷ figway', 'figway-traced', 'figway', 0.9],
   ['figway ÷ node:http + undici floor', 'figway', 'floor', undefined],
-  ['figway all features ÷ figway', 'figway-all', 'figway', undefined]
+  ['figway all features ÷ figway', 'figway-all', 'figway', undefined],
+  // What each feature of "all features" costs on its own.
+  ['figway access log (info) ÷ figway (warn)', 'figway-info', 'figway', undefined],
+  ['figway sticky split ÷ figway', 'figway-sticky', 'figway', undefined]
 ]
 
 /** The scenarios the paired phase runs, out of those selected (in the order given). */
