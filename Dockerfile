@@ -47,9 +47,9 @@ LABEL org.opencontainers.image.title="figway" \
 
 ENV NODE_ENV=production
 # glibc gives each thread that allocates its own malloc arena (up to 8 per core): V8's GC
-# helpers and libuv's pool threads each keep pages of their own. Two arenas hold figway's
-# resident memory under load about 8 MiB lower (139–146 → 131–135 MiB with 1,000 client
-# connections) at no measured CPU cost (bench/README.md). `npm run bench` sets it as well.
+# helpers and libuv's pool threads each keep pages of their own. With two arenas figway's
+# resident memory under 1,000 client connections was 0–8 MiB lower in alternating runs, at
+# no measured CPU cost (bench/README.md). `npm run bench` and `npm run soak` set it as well.
 ENV MALLOC_ARENA_MAX=2
 
 # npm, npx, corepack and yarn are not needed at run time; removing them keeps the image's
