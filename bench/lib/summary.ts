@@ -88,9 +88,10 @@ export function targets (r: Report): Target[] {
   const out: Target[] = []
   // A req/s ratio comes from the paired phase when it ran (far less noisy), else from the
   // scenarios' own runs.
+  const pairedRatio = (a: string, b: string): number | undefined => r.paired?.ratios.find((q) => q.of === a && q.to === b)?.rps
   const rpsRatio = (a: string, b: string): number | undefined => {
-    const p = r.paired?.ratios.find((q) => q.of === a && q.to === b)
-    if (p !== undefined) return p.rps
+    const p = pairedRatio(a, b)
+    if (p !== undefined) return p
     const x = by.get(a)?.load?.rps
     const y = by.get(b)?.load?.rps
     return x !== undefined && y !== undefined && y > 0 ? x / y : undefined
@@ -99,7 +100,7 @@ export function targets (r: Report): Target[] {
     out.push({ name, want, got: v === undefined ? 'not measured' : show(v), met: v === undefined ? null : met(v) })
   }
   const times = (v: number): string => `${fmt(v)}×`
-  const paired = (a: string, b: string): string => r.paired?.ratios.some((q) => q.of === a && q.to === b) === true ? ' (paired)' : ''
+  const paired = (a: string, b: string): string => pairedRatio(a, b) === undefined ? '' : ' (paired)'
   for (const id of ['figway', 'figway-all']) {
     const label = by.get(id)?.label ?? id
     add(`${label} ÷ nginx req/s${paired(id, 'nginx')}`, '≥ 0.50×', rpsRatio(id, 'nginx'), (v) => v >= 0.5, times)

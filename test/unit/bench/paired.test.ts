@@ -6,6 +6,8 @@
  */
 import t from 'tap'
 import { median, pairedParticipants, pairedRatios, pairedTable, type PairedRun } from '../../../bench/lib/paired.ts'
+import type { Report, ScenarioResult } from '../../../bench/lib/report.ts'
+import { targets } from '../../../bench/lib/summary.ts'
 
 const run = (round: number, id: string, rps: number, cpu: number | null = null): PairedRun => ({ round, id, rps, cpuUsPerRequest: cpu })
 
@@ -64,4 +66,21 @@ t.test('the markdown table says whether each target is met', async (t) => {
   t.match(text, /figway ÷ nginx proxy \(1 worker\) \| 0\.10× \(0\.10–0\.10\) \| 1 \| – \| ≥ 0\.50×: not met/)
   t.match(text, /figway traced \(sampleRatio 0\.05\) ÷ figway \| 0\.98× .*≥ 0\.90×: met/)
   t.same(pairedTable([], 6, 3), [], 'nothing to show, no table')
+})
+
+t.test('the targets table takes a req/s ratio from the paired phase when it ran', async (t) => {
+  const scenario = (id: string, rps: number): ScenarioResult => ({ id, label: id, status: 'ok', load: { rps } as ScenarioResult['load'], notes: [] })
+  const base = { method: {}, ratios: [], scenarios: [scenario('figway', 6000), scenario('fastify-proxy', 6000), scenario('figway-traced', 3000)] }
+  const without = targets(base as unknown as Report)
+  t.equal(without.find((x) => x.name.includes('@fastify/http-proxy') && x.name.startsWith('figway'))!.got, '1.00×', 'scenario runs: 6000 ÷ 6000')
+  const runs = [run(1, 'figway', 6000), run(1, 'fastify-proxy', 4000), run(1, 'figway-traced', 5700)]
+  const withPaired = targets({ ...base, paired: { rounds: 1, durationS: 3, scenarios: [], runs, ratios: pairedRatios(runs) } } as unknown as Report)
+  const proxy = withPaired.find((x) => x.name === 'figway ÷ @fastify/http-proxy req/s (paired)')
+  t.ok(proxy, 'the pass-through row is marked paired')
+  t.equal(proxy!.got, '1.50×')
+  t.equal(proxy!.met, true)
+  const tracing = withPaired.find((x) => x.name.startsWith('tracing'))!
+  t.equal(tracing.name, 'tracing at sampleRatio 0.05 ÷ tracing off, req/s (paired)')
+  t.equal(tracing.got, '0.95×', 'the paired 5700 ÷ 6000, not the scenario runs\' 3000 ÷ 6000')
+  t.equal(tracing.met, true)
 })
