@@ -412,6 +412,17 @@ async function measure (o: Options, label: string, started: Started, origin: Ori
 /** The scenarios whose requests carry an `x-user-id` (the sticky split's key): how many users. */
 const stickyUsers = (id: ScenarioId): number | undefined => id === 'figway-sticky' || id === 'figway-all' ? STICKY_USERS : undefined
 
+/** One request through a scenario just started (with a user where its split is sticky). */
+async function checkStarted (id: ScenarioId, s: Started): Promise<void> {
+  await sanityCheck(s.url, stickyUsers(id) === undefined ? {} : { 'x-user-id': 'user-0' })
+}
+
+/** Stops a scenario's processes: the proxy, and the origin of its own when it has one. */
+async function stopStarted (s: Started | undefined): Promise<void> {
+  if (s?.proc !== undefined) await stop(s.proc)
+  if (s?.originProc !== undefined) await stop(s.originProc)
+}
+
 /**
  * The paired phase (bench/lib/paired.ts). Each round starts a fresh process for every
  * scenario in `ids` (two processes of the same build differ by up to 15 % for their whole
@@ -424,14 +435,14 @@ async function pairedPhase (o: Options, ids: readonly ScenarioId[], starters: Re
   log(`paired ratios: ${ids.join(', ')} running at once, fresh each round; ${o.pairedRounds} rounds of ${o.pairedDurationS} s runs`)
   const runs: PairedRun[] = []
   const loadOf = (id: ScenarioId, s: Started): { url: string, connections: number, users?: number } =>
-    ({ url: s.url + REQUEST_PATH, connections: o.connections, ...(stickyUsers(id) === undefined ? {} : { users: STICKY_USERS }) })
+    ({ url: s.url + REQUEST_PATH, connections: o.connections, users: stickyUsers(id) })
   for (let round = 1; round <= o.pairedRounds; round++) {
     const started = new Map<ScenarioId, Started>()
     try {
       for (const id of ids) {
         const s = await starters[id]()
         started.set(id, s)
-        await sanityCheck(s.url, stickyUsers(id) === undefined ? {} : { 'x-user-id': 'user-0' })
+        await checkStarted(id, s)
       }
       if (o.quietWaitS > 0) await waitForQuiet(o.quietWaitS)
       for (const id of ids) await closedLoad(o, { ...loadOf(id, started.get(id)!), durationS: o.warmupS })
@@ -450,10 +461,7 @@ async function pairedPhase (o: Options, ids: readonly ScenarioId[], starters: Re
       }
       log(`paired round ${round}: ${line.join(', ')} req/s`)
     } finally {
-      for (const s of started.values()) {
-        if (s.proc !== undefined) await stop(s.proc)
-        if (s.originProc !== undefined) await stop(s.originProc)
-      }
+      for (const s of started.values()) await stopStarted(s)
     }
   }
   return runs
@@ -613,9 +621,8 @@ routes:
       let started: Started | undefined
       try {
         started = await starters[id]()
-        const users = stickyUsers(id)
-        await sanityCheck(started.url, users === undefined ? {} : { 'x-user-id': 'user-0' })
-        const load = { url: started.url + REQUEST_PATH, connections: o.connections, users }
+        await checkStarted(id, started)
+        const load = { url: started.url + REQUEST_PATH, connections: o.connections, users: stickyUsers(id) }
         // On a shared machine, measure again while other processes disturbed the run; keep the
         // least disturbed measurement.
         let m = await measure(o, label, started, origin, load)
@@ -656,8 +663,7 @@ routes:
         log(`${label}: FAILED: ${reason}`)
         acc.failures.push(`round ${round}: ${reason.split('\n')[0]}`)
       } finally {
-        if (started?.proc !== undefined) await stop(started.proc)
-        if (started?.originProc !== undefined) await stop(started.originProc)
+        await stopStarted(started)
       }
       await sleep(1_000)
     }
