@@ -22,7 +22,7 @@ import { extras } from './lib/summary.ts'
 import { findWrk, reapedChildrenCpuSeconds, runWrk, stopWrk } from './lib/wrk.ts'
 
 const REPO = resolve(import.meta.dirname, '..')
-const SCENARIOS = ['direct', 'floor', 'figway', 'figway-traced', 'fastify-proxy', 'fast-gateway', 'nginx', 'figway-info', 'figway-sticky', 'figway-grpc', 'figway-all', 'figway-ratelimit'] as const
+const SCENARIOS = ['direct', 'floor', 'figway', 'figway-traced', 'fastify-proxy', 'fast-gateway', 'nginx', 'figway-info', 'figway-sticky', 'grpc-floor', 'figway-grpc', 'figway-all', 'figway-ratelimit'] as const
 type ScenarioId = typeof SCENARIOS[number]
 const STICKY_USERS = 10_000
 /** The fixed rate of the CPU-per-request phase: well under what every proxy here sustains. */
@@ -477,6 +477,7 @@ const LABELS: Record<ScenarioId, string> = {
   'figway-info': 'figway pass-through (logLevel info)',
   'figway-sticky': 'figway sticky split 50/50',
   'fast-gateway': 'fast-gateway',
+  'grpc-floor': 'node:http + grpc-js floor (one unary call, no transcoding)',
   'figway-grpc': 'figway REST→gRPC transcoding (unary)',
   'figway-all': 'figway all features on (defaults, sticky split, tracing 0.05, info log)',
   'figway-ratelimit': 'figway rate-limited route'
@@ -549,24 +550,34 @@ routes:
     match: { path: /api/items/**, methods: [GET] }
     to: items-grpc
 `
+  /** A gRPC origin (bench/grpc-origin.ts) in its own process for a scenario that calls one: counted as that scenario's origin. */
+  const withGrpcOrigin = async (start: (port: number) => Promise<Started>): Promise<Started> => {
+    const grpcOrigin = spawnManaged('grpc origin', process.execPath, [join(REPO, 'bench', 'grpc-origin.ts')], { cwd: REPO, pipeStdout: true, logFile: join(workDir!, 'grpc-origin.log') })
+    try {
+      const [port] = await readPorts(grpcOrigin)
+      return { ...await start(port!), originProc: grpcOrigin }
+    } catch (err) {
+      await stop(grpcOrigin)
+      throw err
+    }
+  }
   const rateLimited = passThrough + '    rateLimit: { requests: 100000000, per: 1s, key: ip }\n'
 
   const starters: Record<ScenarioId, () => Promise<Started>> = {
     'figway-all': async () => await startFigway('figway-all', 'info', split, `{ exporter: otlp, endpoint: "${sink!.url}", sampleRatio: ${TRACED_SAMPLE_RATIO} }`),
-    'figway-grpc': async () => {
-      // The gRPC origin answers in its own process; the bench proto goes to routes/protos/.
-      const grpcOrigin = spawnManaged('grpc origin', process.execPath, [join(REPO, 'bench', 'grpc-origin.ts')], { cwd: REPO, pipeStdout: true, logFile: join(workDir!, 'grpc-origin.log') })
-      try {
-        const [port] = await readPorts(grpcOrigin)
-        const protos = join(workDir!, 'figway-grpc', 'routes', 'protos', 'bench', 'v1')
-        mkdirSync(protos, { recursive: true })
-        copyFileSync(join(REPO, 'bench', 'protos', 'bench', 'v1', 'items.proto'), join(protos, 'items.proto'))
-        return { ...await startFigway('figway-grpc', 'warn', grpcRoutes(port!)), originProc: grpcOrigin }
-      } catch (err) {
-        await stop(grpcOrigin)
-        throw err
-      }
-    },
+    'figway-grpc': async () => await withGrpcOrigin(async (port) => {
+      // The bench proto goes to the routes folder's protos/.
+      const protos = join(workDir!, 'figway-grpc', 'routes', 'protos', 'bench', 'v1')
+      mkdirSync(protos, { recursive: true })
+      copyFileSync(join(REPO, 'bench', 'protos', 'bench', 'v1', 'items.proto'), join(protos, 'items.proto'))
+      return await startFigway('figway-grpc', 'warn', grpcRoutes(port))
+    }),
+    'grpc-floor': async () => await withGrpcOrigin(async (grpcPort) => {
+      const proc = spawnManaged('grpc-js floor', process.execPath, [join(REPO, 'bench', 'grpc-floor.ts'), `127.0.0.1:${grpcPort}`], { cwd: REPO, pipeStdout: true, logFile: join(workDir!, 'grpc-floor.log') })
+      const [port] = await readPorts(proc)
+      await waitReady(proc, port!, `http://127.0.0.1:${port}${REQUEST_PATH}`)
+      return { url: `http://127.0.0.1:${port}`, proc }
+    }),
     'figway-ratelimit': async () => {
       const refused = refusedAtLoad('figway-ratelimit', rateLimited)
       if (refused !== undefined) throw new SkipScenario(`figway refuses rateLimit at load: ${refused.replace(/^.*?: /, '')}`)
@@ -648,6 +659,7 @@ routes:
           const shares = Object.entries(counts).sort().map(([b, n]) => `${b} ${((n / total) * 100).toFixed(1)} %`).join(', ')
           m.notes.push(`requests carry x-user-id cycling over ${STICKY_USERS.toLocaleString('en-US')} users; split observed in figway_requests_total: ${shares} of ${total.toLocaleString('en-US')}`)
         }
+        if (id === 'grpc-floor') m.notes.push('node:http in, one unary call a request to bench/grpc-origin.ts on a @grpc/grpc-js channel made as figway makes it (channel.createCall with the request message encoded once at start), the fixed body out: no codec, no features; the gRPC origin is counted as the origin')
         if (id === 'figway-grpc') m.notes.push('GET /api/items/42?view=compact bound to bench.v1.ItemService/GetItem (bench/protos/bench/v1/items.proto); the gRPC origin is bench/grpc-origin.ts (@grpc/grpc-js), counted as the origin')
         if (id === 'figway-all') m.notes.push(`default policy (3 attempts, breaker, retry budget, bulkhead), metrics, tracing at sampleRatio ${TRACED_SAMPLE_RATIO} exported over OTLP/HTTP to a local sink that discards, sticky split 50/50 over ${STICKY_USERS.toLocaleString('en-US')} users, access log at info to a file`)
         if (id === 'fast-gateway' && fastGateway.ok) m.notes.push(`fast-gateway ${fastGateway.version}, defaults${fastGateway.note === undefined ? '' : `; ${fastGateway.note}`}`)
@@ -731,6 +743,7 @@ routes:
     log,
     load: runPaced,
     startFigway: async (name: string) => await startFigway(name, 'warn', passThrough),
+    startFloor: starters.floor,
     stop: async (m: Managed) => { await stop(m) }
   }
   for (const id of o.probes) {

@@ -41,6 +41,9 @@ export const PAIRS: ReadonlyArray<readonly [string, string, string, number | und
   ['figway all features ÷ nginx proxy (1 worker)', 'figway-all', 'nginx', 0.5],
   ['figway traced (sampleRatio 0.05) ÷ figway', 'figway-traced', 'figway', 0.9],
   ['figway ÷ node:http + undici floor', 'figway', 'floor', undefined],
+  // The floor of figway's stack against the baselines: how far any gateway on it can get.
+  ['node:http + undici floor ÷ @fastify/http-proxy', 'floor', 'fastify-proxy', undefined],
+  ['node:http + undici floor ÷ nginx proxy (1 worker)', 'floor', 'nginx', undefined],
   ['figway all features ÷ figway', 'figway-all', 'figway', undefined],
   // What each feature of "all features" costs on its own.
   ['figway access log (info) ÷ figway (warn)', 'figway-info', 'figway', undefined],

@@ -1,9 +1,10 @@
 /**
  * Two measurements that are not "a proxy at its maximum rate", run after the scenarios:
  *
- * - half-rate: direct to origin and figway pass-through, each at a fixed rate of half of
- *   figway's own maximum (its median req/s in this run): p99 through figway against p99
- *   direct (issue target: at most 2 ms above).
+ * - half-rate: direct to origin, the node:http + undici floor (bench/floor-proxy.ts) and
+ *   figway pass-through, each at a fixed rate of half of figway's own maximum (its median
+ *   req/s in this run): p99 through figway against p99 direct (issue target: at most 2 ms
+ *   above); the floor's p99 at the same rate is what no proxy on figway's stack gets under.
  * - connections-1k: figway pass-through with 1,000 keep-alive client connections at the
  *   fixed rate: its RSS (issue target: at most 150 MB).
  *
@@ -31,6 +32,10 @@ export interface HalfRateResult {
   readonly figway: Latency
   /** p99 through figway minus p99 direct, in ms. */
   readonly p99AboveDirectMs: number
+  /** The node:http + undici floor at the same rate (when the harness can start it). */
+  readonly floor?: Latency
+  /** p99 through the floor minus p99 direct, in ms. */
+  readonly floorP99AboveDirectMs?: number
 }
 
 export interface ConnectionsResult {
@@ -60,6 +65,8 @@ export interface ProbeDeps {
   readonly load: (o: { url: string, connections: number, durationS: number, rate: number }) => Promise<LoadResult>
   /** Starts a fresh figway pass-through; returns its data URL and process. */
   readonly startFigway: (name: string) => Promise<{ url: string, proc?: Managed }>
+  /** Starts a fresh node:http + undici floor proxy (half-rate compares figway with it). */
+  readonly startFloor?: () => Promise<{ url: string, proc?: Managed }>
   readonly stop: (m: Managed) => Promise<void>
 }
 
@@ -67,18 +74,29 @@ const latency = (r: LoadResult): Latency => ({ rps: r.rps, p50: r.latencyMs.p50,
 
 export async function halfRate (d: ProbeDeps, directUrl: string, path: string, figwayMaxRps: number): Promise<HalfRateResult> {
   const rate = Math.max(1, Math.round(figwayMaxRps / 2))
-  d.log(`half-rate: ${rate} req/s (half of figway's ${Math.round(figwayMaxRps)}), direct then figway`)
+  d.log(`half-rate: ${rate} req/s (half of figway's ${Math.round(figwayMaxRps)}), direct${d.startFloor === undefined ? '' : ', the floor'} then figway`)
   const run = async (url: string): Promise<LoadResult> => {
     await d.load({ url, connections: d.connections, durationS: d.warmupS, rate })
     return await d.load({ url, connections: d.connections, durationS: d.durationS, rate })
   }
+  const throughFresh = async (start: () => Promise<{ url: string, proc?: Managed }>): Promise<LoadResult> => {
+    const started = await start()
+    try {
+      return await run(started.url + path)
+    } finally {
+      if (started.proc !== undefined) await d.stop(started.proc)
+    }
+  }
   const direct = await run(directUrl + path)
-  const started = await d.startFigway('figway-half-rate')
-  try {
-    const figway = await run(started.url + path)
-    return { rate, figwayMaxRps, direct: latency(direct), figway: latency(figway), p99AboveDirectMs: figway.latencyMs.p99 - direct.latencyMs.p99 }
-  } finally {
-    if (started.proc !== undefined) await d.stop(started.proc)
+  const floor = d.startFloor === undefined ? undefined : await throughFresh(d.startFloor)
+  const figway = await throughFresh(async () => await d.startFigway('figway-half-rate'))
+  return {
+    rate,
+    figwayMaxRps,
+    direct: latency(direct),
+    figway: latency(figway),
+    p99AboveDirectMs: figway.latencyMs.p99 - direct.latencyMs.p99,
+    ...(floor === undefined ? {} : { floor: latency(floor), floorP99AboveDirectMs: floor.latencyMs.p99 - direct.latencyMs.p99 })
   }
 }
 

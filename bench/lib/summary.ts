@@ -13,6 +13,7 @@ export const BASELINES = ['direct', 'nginx', 'fastify-proxy', 'fast-gateway', 'f
 
 const fmt = (n: number, digits = 2): string => n.toFixed(digits)
 const int = (n: number): string => Math.round(n).toLocaleString('en-US')
+const signed = (n: number): string => `${n >= 0 ? '+' : ''}${fmt(n)}`
 const pct = (a: number, b: number): string => {
   if (!Number.isFinite(a) || !Number.isFinite(b) || b === 0) return '–'
   const d = ((a - b) / b) * 100
@@ -68,7 +69,8 @@ export function probesTable (probes: readonly ProbeResult[] | undefined): string
     if (p.halfRate !== undefined) {
       const h = p.halfRate
       lines.push(`- ${p.label}: at ${int(h.rate)} req/s (half of ${int(h.figwayMaxRps)}), p50/p99/p99.9 direct ${fmt(h.direct.p50)}/${fmt(h.direct.p99)}/${fmt(h.direct.p999)} ms, ` +
-        `figway ${fmt(h.figway.p50)}/${fmt(h.figway.p99)}/${fmt(h.figway.p999)} ms: p99 ${h.p99AboveDirectMs >= 0 ? '+' : ''}${fmt(h.p99AboveDirectMs)} ms above direct` +
+        (h.floor === undefined ? '' : `the node:http + undici floor ${fmt(h.floor.p50)}/${fmt(h.floor.p99)}/${fmt(h.floor.p999)} ms (p99 ${signed(h.floorP99AboveDirectMs!)} ms above direct), `) +
+        `figway ${fmt(h.figway.p50)}/${fmt(h.figway.p99)}/${fmt(h.figway.p999)} ms: p99 ${signed(h.p99AboveDirectMs)} ms above direct` +
         (h.figway.errors + h.figway.non2xx > 0 ? ` (${h.figway.errors} errors, ${h.figway.non2xx} non-2xx through figway)` : ''))
     }
     if (p.connections !== undefined) {
@@ -80,7 +82,20 @@ export function probesTable (probes: readonly ProbeResult[] | undefined): string
   return lines
 }
 
-interface Target { readonly name: string, readonly want: string, readonly got: string, readonly met: boolean | null }
+interface Target {
+  readonly name: string
+  readonly want: string
+  readonly got: string
+  readonly met: boolean | null
+  /**
+   * The same measure for the floor of figway's stack (the node:http + undici proxy, or for
+   * transcoding the node:http + grpc-js call, with no features): what no gateway built on
+   * these libraries gets past on this machine. Absent where there is no such floor.
+   */
+  readonly floor?: string
+  /** Whether the floor meets the target: false says the target is out of reach here. */
+  readonly floorMet?: boolean
+}
 
 /** The issue's targets that this run measures; `met` is null when a figure is missing. */
 export function targets (r: Report): Target[] {
@@ -96,21 +111,28 @@ export function targets (r: Report): Target[] {
     const y = by.get(b)?.load?.rps
     return x !== undefined && y !== undefined && y > 0 ? x / y : undefined
   }
-  const add = (name: string, want: string, v: number | undefined, met: (v: number) => boolean, show: (v: number) => string): void => {
-    out.push({ name, want, got: v === undefined ? 'not measured' : show(v), met: v === undefined ? null : met(v) })
+  const add = (name: string, want: string, v: number | undefined, met: (v: number) => boolean, show: (v: number) => string, floor?: number): void => {
+    out.push({
+      name,
+      want,
+      got: v === undefined ? 'not measured' : show(v),
+      met: v === undefined ? null : met(v),
+      ...(floor === undefined ? {} : { floor: show(floor), floorMet: met(floor) })
+    })
   }
   const times = (v: number): string => `${fmt(v)}×`
   const paired = (a: string, b: string): string => pairedRatio(a, b) === undefined ? '' : ' (paired)'
   for (const id of ['figway', 'figway-all']) {
     const label = by.get(id)?.label ?? id
-    add(`${label} ÷ nginx req/s${paired(id, 'nginx')}`, '≥ 0.50×', rpsRatio(id, 'nginx'), (v) => v >= 0.5, times)
-    add(`${label} ÷ @fastify/http-proxy req/s${paired(id, 'fastify-proxy')}`, '≥ 1.50×', rpsRatio(id, 'fastify-proxy'), (v) => v >= 1.5, times)
+    add(`${label} ÷ nginx req/s${paired(id, 'nginx')}`, '≥ 0.50×', rpsRatio(id, 'nginx'), (v) => v >= 0.5, times, rpsRatio('floor', 'nginx'))
+    add(`${label} ÷ @fastify/http-proxy req/s${paired(id, 'fastify-proxy')}`, '≥ 1.50×', rpsRatio(id, 'fastify-proxy'), (v) => v >= 1.5, times, rpsRatio('floor', 'fastify-proxy'))
   }
   const half = r.probes?.find((p) => p.id === 'half-rate')?.halfRate
-  add('p99 at half of figway\'s maximum rate, above direct', '≤ 2 ms', half?.p99AboveDirectMs, (v) => v <= 2, (v) => `${fmt(v)} ms`)
-  const grpc = by.get('figway-grpc')?.fixedRate?.cpuUsPerRequest
-  const pass = by.get('figway')?.fixedRate?.cpuUsPerRequest
-  add('REST→gRPC transcoding CPU/req ÷ pass-through CPU/req (fixed rate)', '≤ 1.50×', grpc != null && pass != null && pass > 0 ? grpc / pass : undefined, (v) => v <= 1.5, times)
+  add('p99 at half of figway\'s maximum rate, above direct', '≤ 2 ms', half?.p99AboveDirectMs, (v) => v <= 2, (v) => `${fmt(v)} ms`, half?.floorP99AboveDirectMs)
+  const cpu = (id: string): number | undefined => by.get(id)?.fixedRate?.cpuUsPerRequest ?? undefined
+  const pass = cpu('figway')
+  const overPass = (x: number | undefined): number | undefined => x !== undefined && pass !== undefined && pass > 0 ? x / pass : undefined
+  add('REST→gRPC transcoding CPU/req ÷ pass-through CPU/req (fixed rate)', '≤ 1.50×', overPass(cpu('figway-grpc')), (v) => v <= 1.5, times, overPass(cpu('grpc-floor')))
   if (by.has('figway-traced') || r.scenarios.some((s) => s.id === 'figway-traced')) {
     add(`tracing at sampleRatio 0.05 ÷ tracing off, req/s${paired('figway-traced', 'figway')}`, '≥ 0.90×', rpsRatio('figway-traced', 'figway'), (v) => v >= 0.9, times)
   }
@@ -122,8 +144,12 @@ export function targets (r: Report): Target[] {
 export function targetsTable (r: Report): string[] {
   const t = targets(r)
   if (t.length === 0) return []
-  const lines = ['', 'Issue targets (req/s ratios from the paired phase when it ran, marked "paired"; else from the scenario runs):', '', '| Target | wanted | this run | |', '|---|---|---:|---|']
-  for (const x of t) lines.push(`| ${x.name} | ${x.want} | ${x.got} | ${x.met === null ? '–' : x.met ? 'met' : 'not met'} |`)
+  const lines = ['', 'Issue targets (req/s ratios from the paired phase when it ran, marked "paired"; else from the scenario runs). "Floor" is the same measure for the floor of figway\'s stack (bench/floor-proxy.ts; for transcoding bench/grpc-floor.ts over figway pass-through), no features: where the floor misses a target, no gateway on node:http, undici and grpc-js reaches it on this machine.', '',
+    '| Target | wanted | this run | | floor |', '|---|---|---:|---|---:|']
+  for (const x of t) {
+    const verdict = x.met === null ? '–' : x.met ? 'met' : x.floorMet === false ? 'not met; out of reach (the floor misses it too)' : 'not met'
+    lines.push(`| ${x.name} | ${x.want} | ${x.got} | ${verdict} | ${x.floor === undefined ? '–' : `${x.floor}${x.floorMet === true ? '' : ' (misses)'}`} |`)
+  }
   return lines
 }
 
