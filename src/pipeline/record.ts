@@ -2,6 +2,7 @@
  * Stage `record`: the last thing each request does, exactly once: metrics, SERVER span end,
  * access log line, in-flight accounting.
  */
+import { writeAccessLine } from '../telemetry/logger.ts'
 import type { PipelineDeps } from './deps.ts'
 import type { Exchange } from './exchange.ts'
 
@@ -20,21 +21,22 @@ export function record (deps: PipelineDeps, ex: Exchange): void {
   const backend = ex.backend?.name ?? ''
   deps.metrics.request(route, backend, ex.method, ex.status, seconds)
   deps.tracing.endServer(ex)
-  // The line's object is built only when it will be written (logLevel warn and above skip it).
-  if (deps.logger.isLevelEnabled('info')) deps.logger.info({
-    msg: 'access',
-    reqId: ex.reqId,
-    traceId: ex.traceId,
-    method: ex.method,
-    path: ex.path === '' ? ex.req.url : ex.path,
-    route,
-    backend,
-    status: ex.status,
-    durationMs: Math.round(seconds * 1e6) / 1e3,
-    attempts: ex.attempts,
-    fallback: ex.fallback,
-    code: ex.code
-  })
+  // The line is built only when it will be written (logLevel warn and above skip it).
+  if (deps.logger.isLevelEnabled('info')) {
+    writeAccessLine(deps.logger, {
+      reqId: ex.reqId,
+      traceId: ex.traceId,
+      method: ex.method,
+      path: ex.path === '' ? ex.req.url ?? '' : ex.path,
+      route,
+      backend,
+      status: ex.status,
+      durationUs: Math.round(seconds * 1e6),
+      attempts: ex.attempts,
+      fallback: ex.fallback,
+      code: ex.code
+    })
+  }
   state.inflight--
   if (state.inflight === 0 && state.onIdle !== null) state.onIdle()
 }

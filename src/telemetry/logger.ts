@@ -55,6 +55,72 @@ export function bufferedLines (fd = 1): DestinationStream {
   } as DestinationStream
 }
 
+/** The fields of an access line (spec §9), in the order they are written. */
+export interface AccessFields {
+  readonly reqId: string
+  readonly traceId: string
+  readonly method: string
+  readonly path: string
+  readonly route: string
+  readonly backend: string
+  readonly status: number
+  /** Whole microseconds; written as milliseconds (durationMs) with up to three decimals. */
+  readonly durationUs: number
+  readonly attempts: number
+  readonly fallback: string
+  readonly code: string
+}
+
+const { chindingsSym, streamSym } = pino.symbols
+/** pino's level number for info, the access line's level. */
+const INFO = 30
+
+/**
+ * A JSON string literal: the string between quotes when nothing in it needs escaping (the
+ * usual case, checked in one pass), else JSON.stringify's, which escapes quotes, backslashes,
+ * control characters and lone surrogates.
+ */
+export function quote (s: string): string {
+  if (s.length > 256) return JSON.stringify(s)
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i)
+    if (c < 32 || c === 34 || c === 92 || (c >= 0xd800 && c <= 0xdfff)) return JSON.stringify(s)
+  }
+  return '"' + s + '"'
+}
+
+/**
+ * Whole microseconds as milliseconds: the text JavaScript writes for `us / 1000` (up to three
+ * decimals, no trailing zeros), built from integers; converting the double was the costliest
+ * part of the line after the quoting.
+ */
+export function msText (us: number): string {
+  const ms = Math.floor(us / 1000)
+  let frac = us - ms * 1000
+  if (frac === 0) return '' + ms
+  let digits = 3
+  while (frac % 10 === 0) { frac /= 10; digits-- }
+  const f = '' + frac
+  return ms + (f.length === digits ? '.' : f.length === digits - 1 ? '.0' : '.00') + f
+}
+
+/**
+ * Writes one access line: the bytes `logger.info({ msg: 'access', ...fields })` writes (pino's
+ * level, time, the logger's bindings, then the fields), to the logger's own destination,
+ * without pino's generic path: walking an object of eleven fields through its serializers,
+ * stringifiers and redaction cost about 15 µs a line, the largest part of the access log's
+ * cost per request. The caller checks the level.
+ */
+export function writeAccessLine (logger: Logger, f: AccessFields): void {
+  const l = logger as unknown as Record<symbol, unknown>
+  ;(l[streamSym] as { write: (line: string) => unknown }).write('{"level":' + INFO + isoTime() + (l[chindingsSym] as string) +
+    ',"msg":"access","reqId":' + quote(f.reqId) + ',"traceId":' + quote(f.traceId) +
+    ',"method":' + quote(f.method) + ',"path":' + quote(f.path) +
+    ',"route":' + quote(f.route) + ',"backend":' + quote(f.backend) +
+    ',"status":' + f.status + ',"durationMs":' + msText(f.durationUs) + ',"attempts":' + f.attempts +
+    ',"fallback":' + quote(f.fallback) + ',"code":' + quote(f.code) + '}\n')
+}
+
 export function createLogger (level: string, name = 'figway', dest?: NodeJS.WritableStream): Logger {
   const destination = dest ?? bufferedLines()
   return pino({
