@@ -12,7 +12,7 @@ import { ORIGIN_BODY, REQUEST_PATH } from './lib/body.ts'
 import { buildDeployed, type DeployedFigway } from './lib/deployed.ts'
 import { ensureFastGateway, type FastGateway } from './lib/fast-gateway.ts'
 import { runLoad, stopLoad, type LoadResult } from './lib/load.ts'
-import { findNginx, nginxArgs, writeOriginConfig, writeProxyConfig } from './lib/nginx.ts'
+import { findNginx, nginxArgs, sinkStats, writeOriginConfig, writeProxyConfig, writeSinkConfig } from './lib/nginx.ts'
 import { runPaced, stopPaced } from './lib/paced.ts'
 import { pairedParticipants, pairedRatios, type PairedRun } from './lib/paired.ts'
 import { halfRate, manyConnections, PROBE_LABELS, PROBES, type ProbeId, type ProbeResult } from './lib/probes.ts'
@@ -531,13 +531,24 @@ routes:
     sticky: { header: x-user-id }
 `
 
-  // The collector for the tracing scenario: its own process, accepting and discarding.
-  let sink: { proc: Managed, url: string } | undefined
+  // The collector for the tracing scenarios: its own process, accepting and discarding;
+  // nginx when installed (it costs the shared cores far less than a Node process would).
+  let sink: { proc: Managed, url: string, label: string, stats: () => Promise<{ requests: number, bytes?: number }> } | undefined
   if (o.scenarios.includes('figway-traced') || o.scenarios.includes('figway-all')) {
-    const proc = spawnManaged('otlp sink', process.execPath, [join(REPO, 'bench', 'otlp-sink.ts')], { cwd: REPO, pipeStdout: true, logFile: join(workDir!, 'otlp-sink.log') })
-    const [port] = await readPorts(proc)
-    await waitReady(proc, port!, `http://127.0.0.1:${port}/stats`)
-    sink = { proc, url: `http://127.0.0.1:${port}` }
+    if (nginx !== undefined) {
+      const prefix = join(workDir!, 'nginx-otlp-sink')
+      const port = await freePort()
+      const proc = spawnManaged('otlp sink (nginx)', nginx.bin, nginxArgs(prefix, writeSinkConfig(prefix, port)), { logFile: join(prefix, 'stdout.log') })
+      await waitReady(proc, port, `http://127.0.0.1:${port}/`)
+      sink = { proc, url: `http://127.0.0.1:${port}`, label: `nginx (\`return 200\`, body discarded)`, stats: async () => sinkStats(prefix) }
+    } else {
+      const proc = spawnManaged('otlp sink', process.execPath, [join(REPO, 'bench', 'otlp-sink.ts')], { cwd: REPO, pipeStdout: true, logFile: join(workDir!, 'otlp-sink.log') })
+      const [port] = await readPorts(proc)
+      const url = `http://127.0.0.1:${port}`
+      await waitReady(proc, port!, `${url}/stats`)
+      sink = { proc, url, label: 'bench/otlp-sink.ts', stats: async () => await (await fetch(url + '/stats', { signal: AbortSignal.timeout(5_000) })).json() as { requests: number, bytes: number } }
+    }
+    log(`OTLP sink: ${sink.label} on ${sink.url.slice(7)}`)
   }
 
   const grpcRoutes = (port: number): string => `backends:
@@ -646,8 +657,8 @@ routes:
         }
         if (attempts > 1) m.notes.push(`measured ${attempts} times because other processes were busy; this is the least disturbed run`)
         if (id === 'figway-traced' && sink !== undefined) {
-          const st = await (await fetch(sink.url + '/stats', { signal: AbortSignal.timeout(5_000) })).json() as { requests: number, bytes: number }
-          m.notes.push(`the OTLP sink had received ${st.requests.toLocaleString('en-US')} exports, ${(st.bytes / 1048576).toFixed(1)} MiB, by the end of this run (all rounds so far)`)
+          const st = await sink.stats()
+          m.notes.push(`the OTLP sink (${sink.label}) had received ${st.requests.toLocaleString('en-US')} exports${st.bytes === undefined ? '' : `, ${(st.bytes / 1048576).toFixed(1)} MiB`}, by the end of this run (all rounds so far)`)
         }
         if (id === 'figway-info' && started.logFile !== undefined) {
           const bytes = statSync(started.logFile).size

@@ -1,10 +1,11 @@
 /**
- * nginx configs for the benchmark: an origin returning the fixed body (`return 200`), and a
- * reverse proxy with one worker and keep-alive connections to the origin. Everything lives
- * in one temporary prefix folder; access logs are off (figway runs at logLevel warn too).
+ * nginx configs for the benchmark: an origin returning the fixed body (`return 200`), a
+ * reverse proxy with one worker and keep-alive connections to the origin, and an OTLP/HTTP
+ * sink that discards every export. Everything lives in one temporary prefix folder; access
+ * logs are off (figway runs at logLevel warn too), but for the sink's, which counts exports.
  */
 import { spawnSync } from 'node:child_process'
-import { chmodSync, mkdirSync, writeFileSync } from 'node:fs'
+import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { ORIGIN_BODY } from './body.ts'
 
@@ -90,6 +91,47 @@ ${httpCommon(prefix)}  upstream origin {
 }
 `)
   return file
+}
+
+/**
+ * OTLP/HTTP collector stand-in: every request's body is read and discarded and answered 200
+ * with an empty body (an empty ExportTraceServiceResponse), like bench/otlp-sink.ts but at a
+ * fraction of its CPU, which on a 2-core rig is taken from the proxy under test. Each export
+ * (a POST) is one line in `sinkLog(prefix)`. nginx answers before it has read the body, so it
+ * does not know the body's size: the sink counts exports, not bytes.
+ */
+export function writeSinkConfig (prefix: string, port: number): string {
+  mkdirSync(prefix, { recursive: true })
+  const file = join(prefix, 'nginx.conf')
+  writeFileSync(file, common(prefix, 1) + `http {
+${httpCommon(prefix)}  log_format exports 'export';
+  map $request_method $export { POST 1; default 0; }
+  client_max_body_size 0;
+  server {
+    listen 127.0.0.1:${port};
+    access_log ${sinkLog(prefix)} exports if=$export;
+    location / {
+      default_type application/x-protobuf;
+      return 200 '';
+    }
+  }
+}
+`)
+  return file
+}
+
+/** The sink's log: one line per export. */
+export function sinkLog (prefix: string): string {
+  return join(prefix, 'exports.log')
+}
+
+/** Exports received, from the sink's log. */
+export function sinkStats (prefix: string): { requests: number } {
+  let text = ''
+  try { text = readFileSync(sinkLog(prefix), 'utf8') } catch { /* nothing received yet */ }
+  let requests = 0
+  for (const line of text.split('\n')) if (line !== '') requests++
+  return { requests }
 }
 
 export function nginxArgs (prefix: string, conf: string): string[] {
