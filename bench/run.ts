@@ -561,6 +561,13 @@ routes:
     match: { path: /api/items/**, methods: [GET] }
     to: items-grpc
 `
+  /** A baseline proxy of bench/SCRIPT.ts in its own process: ready once it answers the request path. */
+  const startBenchProxy = async (name: string, script: string, args: string[]): Promise<Started> => {
+    const proc = spawnManaged(name, process.execPath, [join(REPO, 'bench', `${script}.ts`), ...args], { cwd: REPO, pipeStdout: true, logFile: join(workDir!, `${script}.log`) })
+    const [port] = await readPorts(proc)
+    await waitReady(proc, port!, `http://127.0.0.1:${port}${REQUEST_PATH}`)
+    return { url: `http://127.0.0.1:${port}`, proc }
+  }
   /** A gRPC origin (bench/grpc-origin.ts) in its own process for a scenario that calls one: counted as that scenario's origin. */
   const withGrpcOrigin = async (start: (port: number) => Promise<Started>): Promise<Started> => {
     const grpcOrigin = spawnManaged('grpc origin', process.execPath, [join(REPO, 'bench', 'grpc-origin.ts')], { cwd: REPO, pipeStdout: true, logFile: join(workDir!, 'grpc-origin.log') })
@@ -583,12 +590,7 @@ routes:
       copyFileSync(join(REPO, 'bench', 'protos', 'bench', 'v1', 'items.proto'), join(protos, 'items.proto'))
       return await startFigway('figway-grpc', 'warn', grpcRoutes(port))
     }),
-    'grpc-floor': async () => await withGrpcOrigin(async (grpcPort) => {
-      const proc = spawnManaged('grpc-js floor', process.execPath, [join(REPO, 'bench', 'grpc-floor.ts'), `127.0.0.1:${grpcPort}`], { cwd: REPO, pipeStdout: true, logFile: join(workDir!, 'grpc-floor.log') })
-      const [port] = await readPorts(proc)
-      await waitReady(proc, port!, `http://127.0.0.1:${port}${REQUEST_PATH}`)
-      return { url: `http://127.0.0.1:${port}`, proc }
-    }),
+    'grpc-floor': async () => await withGrpcOrigin(async (grpcPort) => await startBenchProxy('grpc-js floor', 'grpc-floor', [`127.0.0.1:${grpcPort}`])),
     'figway-ratelimit': async () => {
       const refused = refusedAtLoad('figway-ratelimit', rateLimited)
       if (refused !== undefined) throw new SkipScenario(`figway refuses rateLimit at load: ${refused.replace(/^.*?: /, '')}`)
@@ -596,28 +598,15 @@ routes:
     },
     'fast-gateway': async () => {
       if (!fastGateway.ok) throw new SkipScenario(`fast-gateway: ${fastGateway.reason}`)
-      const proc = spawnManaged('fast-gateway', process.execPath, [join(REPO, 'bench', 'fast-gateway.ts'), fastGateway.dir, originUrl], { cwd: REPO, pipeStdout: true, logFile: join(workDir!, 'fast-gateway.log') })
-      const [port] = await readPorts(proc)
-      await waitReady(proc, port!, `http://127.0.0.1:${port}${REQUEST_PATH}`)
-      return { url: `http://127.0.0.1:${port}`, proc }
+      return await startBenchProxy('fast-gateway', 'fast-gateway', [fastGateway.dir, originUrl])
     },
     direct: async () => ({ url: originUrl }),
     figway: async () => await startFigway('figway', 'warn', passThrough),
     'figway-traced': async () => await startFigway('figway-traced', 'warn', passThrough, `{ exporter: otlp, endpoint: "${sink!.url}", sampleRatio: ${TRACED_SAMPLE_RATIO} }`),
     'figway-info': async () => await startFigway('figway-info', 'info', passThrough),
     'figway-sticky': async () => await startFigway('figway-sticky', 'warn', split),
-    'fastify-proxy': async () => {
-      const proc = spawnManaged('@fastify/http-proxy', process.execPath, [join(REPO, 'bench', 'fastify-proxy.ts'), originUrl], { cwd: REPO, pipeStdout: true, logFile: join(workDir!, 'fastify-proxy.log') })
-      const [port] = await readPorts(proc)
-      await waitReady(proc, port!, `http://127.0.0.1:${port}${REQUEST_PATH}`)
-      return { url: `http://127.0.0.1:${port}`, proc }
-    },
-    floor: async () => {
-      const proc = spawnManaged('floor proxy', process.execPath, [join(REPO, 'bench', 'floor-proxy.ts'), originUrl], { cwd: REPO, pipeStdout: true, logFile: join(workDir!, 'floor-proxy.log') })
-      const [port] = await readPorts(proc)
-      await waitReady(proc, port!, `http://127.0.0.1:${port}${REQUEST_PATH}`)
-      return { url: `http://127.0.0.1:${port}`, proc }
-    },
+    'fastify-proxy': async () => await startBenchProxy('@fastify/http-proxy', 'fastify-proxy', [originUrl]),
+    floor: async () => await startBenchProxy('floor proxy', 'floor-proxy', [originUrl]),
     nginx: async () => {
       const prefix = join(workDir!, 'nginx-proxy')
       const port = await freePort()

@@ -49,29 +49,31 @@ function httpCommon (prefix: string): string {
 `
 }
 
-/** Origin: every listed port answers 200 with the fixed body. Returns the config file. */
-export function writeOriginConfig (prefix: string, ports: readonly number[]): string {
+/** Writes `prefix`/nginx.conf: one worker, the common http settings, then `http`'s own blocks. Returns its path. */
+function writeConfig (prefix: string, http: string): string {
   mkdirSync(prefix, { recursive: true })
   const file = join(prefix, 'nginx.conf')
   writeFileSync(file, common(prefix, 1) + `http {
-${httpCommon(prefix)}  server {
+${httpCommon(prefix)}${http}}
+`)
+  return file
+}
+
+/** Origin: every listed port answers 200 with the fixed body. Returns the config file. */
+export function writeOriginConfig (prefix: string, ports: readonly number[]): string {
+  return writeConfig(prefix, `  server {
 ${ports.map((p) => `    listen 127.0.0.1:${p};`).join('\n')}
     location / {
       default_type application/json;
       return 200 '${ORIGIN_BODY}';
     }
   }
-}
 `)
-  return file
 }
 
 /** Reverse proxy with ONE worker to `origin` (host:port), upstream keep-alive. */
 export function writeProxyConfig (prefix: string, port: number, origin: string, keepalive: number): string {
-  mkdirSync(prefix, { recursive: true })
-  const file = join(prefix, 'nginx.conf')
-  writeFileSync(file, common(prefix, 1) + `http {
-${httpCommon(prefix)}  upstream origin {
+  return writeConfig(prefix, `  upstream origin {
     server ${origin};
     keepalive ${keepalive};
     keepalive_requests 1000000;
@@ -88,9 +90,7 @@ ${httpCommon(prefix)}  upstream origin {
       proxy_set_header X-Forwarded-Host $host;
     }
   }
-}
 `)
-  return file
 }
 
 /**
@@ -101,10 +101,7 @@ ${httpCommon(prefix)}  upstream origin {
  * does not know the body's size: the sink counts exports, not bytes.
  */
 export function writeSinkConfig (prefix: string, port: number): string {
-  mkdirSync(prefix, { recursive: true })
-  const file = join(prefix, 'nginx.conf')
-  writeFileSync(file, common(prefix, 1) + `http {
-${httpCommon(prefix)}  log_format exports 'export';
+  return writeConfig(prefix, `  log_format exports 'export';
   map $request_method $export { POST 1; default 0; }
   client_max_body_size 0;
   server {
@@ -115,9 +112,7 @@ ${httpCommon(prefix)}  log_format exports 'export';
       return 200 '';
     }
   }
-}
 `)
-  return file
 }
 
 /** The sink's log: one line per export. */
